@@ -1,0 +1,5 @@
+import sys
+
+from strictcall.cli import main
+
+sys.exit(main())

@@ -1,0 +1,375 @@
+"""The embedded engine: transformers + torch, an own decode loop, batched and grammar-masked.
+
+One background thread runs the loop: admit waiting requests (prefill), then decode one token
+for every running sequence in a single forward pass. Grammar masks for the step are computed by
+llguidance on a helper thread while the forward pass runs (both release the GIL), so masking
+does not stall the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import llguidance
+import llguidance.hf
+import numpy as np
+import torch
+from transformers import AutoModelForCausalLM
+
+from strictcall.chat.tokenizer import ModelTokenizer, load_tokenizer
+from strictcall.engines.base import (
+    EngineError,
+    EngineOverloaded,
+    FinishReason,
+    GenerationRequest,
+    RequestHandle,
+    TokenEvent,
+    TokenLogprob,
+)
+from strictcall.engines.batch import PaddedBatch, SeparateCaches
+from strictcall.engines.detokenize import Detokenizer
+from strictcall.engines.sampling import RowSampler, bitmask_to_bool, top_logprobs
+
+log = logging.getLogger(__name__)
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass
+class EngineConfig:
+    model: str
+    device: str = "auto"  # auto | cpu | cuda
+    dtype: str = "auto"  # auto | float32 | float16 | bfloat16
+    max_model_len: int | None = None
+    max_batch: int = 16  # sequences decoded together
+    max_queue: int = 256  # running + waiting; more get EngineOverloaded
+    chat_template: str | None = None
+    trust_remote_code: bool = False
+
+
+@dataclass
+class _Sequence:
+    request: GenerationRequest
+    handle: RequestHandle
+    sampler: RowSampler
+    detok: Detokenizer
+    matcher: llguidance.LLMatcher | None
+    output: list[int] = field(default_factory=list)
+    next_token: int = -1
+    finish: FinishReason | None = None
+    error: str | None = None
+    pending_logprobs: TokenLogprob | None = None
+    reported: bool = False  # the final event was sent
+
+
+class EmbeddedEngine:
+    def __init__(self, config: EngineConfig, tokenizer: ModelTokenizer | None = None):
+        self.config = config
+        self.model_name = config.model
+        self.tokenizer = tokenizer or load_tokenizer(
+            config.model, config.chat_template, config.trust_remote_code
+        )
+        self.device = _resolve_device(config.device)
+        dtype = _resolve_dtype(config.dtype, self.device)
+        log.info("loading %s on %s (%s)", config.model, self.device, dtype)
+        self.model = AutoModelForCausalLM.from_pretrained(
+            config.model, dtype=dtype, trust_remote_code=config.trust_remote_code
+        ).to(self.device)
+        self.model.eval()
+        self.vocab = int(self.model.get_output_embeddings().weight.shape[0])
+        limit = int(getattr(self.model.config, "max_position_embeddings", 0) or 0) or 4096
+        self.max_model_len = min(config.max_model_len or limit, limit)
+        self.eos_ids = frozenset(self.tokenizer.eos_ids)
+        self.lltok = llguidance.hf.from_tokenizer(
+            self.tokenizer.hf, n_vocab=self.vocab, eos_token=self.tokenizer.eos_ids
+        )
+        self.token_bytes = [self._bytes_of(i) for i in range(self.vocab)]
+        self.executor = llguidance.LLExecutor()
+        self._mask_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="masks")
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._waiting: deque[_Sequence] = deque()
+        self._running: list[_Sequence] = []
+        self._batch: PaddedBatch | SeparateCaches | None = None
+        self._count_lock = threading.Lock()
+        self._in_flight = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.stats = {"steps": 0, "tokens": 0, "mask_wait_s": 0.0, "forward_s": 0.0}
+
+    # ---- public API -----------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="engine", daemon=True)
+            self._thread.start()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._inbox.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._mask_pool.shutdown(wait=False)
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def compile_grammar(self, grammar: str) -> llguidance.LLMatcher:
+        """A fresh matcher for `grammar`; EngineError if the grammar is invalid."""
+        matcher = llguidance.LLMatcher(
+            self.lltok, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0
+        )
+        if matcher.is_error():
+            message = matcher.get_error().strip().splitlines()[0][:500]
+            raise EngineError(f"invalid grammar: {message}", code="invalid_grammar")
+        return matcher
+
+    def submit(self, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> RequestHandle:
+        prompt = len(request.prompt_ids)
+        if prompt == 0:
+            raise EngineError("the prompt is empty", param="messages")
+        if prompt + request.sampling.max_tokens > self.max_model_len:
+            raise EngineError(
+                f"This model's maximum context length is {self.max_model_len} tokens. However, "
+                f"you requested {prompt + request.sampling.max_tokens} tokens ({prompt} in the "
+                f"messages, {request.sampling.max_tokens} in the completion). Please reduce the "
+                "length of the messages or completion.",
+                param="messages" if prompt >= self.max_model_len else "max_tokens",
+                code="context_length_exceeded",
+            )
+        matcher = self.compile_grammar(request.grammar) if request.grammar else None
+        with self._count_lock:
+            if self._in_flight >= self.config.max_queue:
+                raise EngineOverloaded(f"{self._in_flight} requests in flight")
+            self._in_flight += 1
+        handle = RequestHandle(request.request_id, loop)
+        seq = _Sequence(
+            request=request,
+            handle=handle,
+            sampler=RowSampler(request.sampling, self.vocab, request.prompt_ids),
+            detok=Detokenizer(self.token_bytes.__getitem__, request.hidden_token_ids),
+            matcher=matcher,
+        )
+        self._inbox.put(seq)
+        return handle
+
+    def abort(self, request_id: str) -> None:
+        self._inbox.put(request_id)
+
+    # ---- the loop -------------------------------------------------------------------------
+    def _loop(self) -> None:
+        torch.set_grad_enabled(False)
+        while not self._stop.is_set():
+            try:
+                self._drain(block=not self._running and not self._waiting)
+                self._admit()
+                if self._running:
+                    self._decode()
+            except Exception as exc:  # one failure must not stop the server
+                log.exception("engine step failed")
+                for seq in self._running + list(self._waiting):
+                    seq.finish, seq.error = "error", f"engine error: {exc}"
+                    self._emit(seq, [], "")
+                self._running, self._waiting, self._batch = [], deque(), None
+        for seq in self._running + list(self._waiting):
+            seq.finish = "abort"
+            self._emit(seq, [], "")
+
+    def _drain(self, block: bool) -> None:
+        try:
+            item = self._inbox.get(timeout=0.5) if block else self._inbox.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            if isinstance(item, _Sequence):
+                self._waiting.append(item)
+            elif isinstance(item, str):
+                self._abort(item)
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+
+    def _abort(self, request_id: str) -> None:
+        for seq in list(self._waiting):
+            if seq.request.request_id == request_id:
+                self._waiting.remove(seq)
+                seq.finish = "abort"
+                self._emit(seq, [], "")
+        for seq in self._running:
+            if seq.request.request_id == request_id and seq.finish is None:
+                seq.finish = "abort"
+                self._emit(seq, [], "")
+        self._retire()
+
+    def _admit(self) -> None:
+        while self._waiting and len(self._running) < self.config.max_batch:
+            seq = self._waiting.popleft()
+            try:
+                cache, logits = self._new_batch_member(seq)
+            except Exception as exc:
+                log.exception("prefill failed")
+                seq.finish, seq.error = "error", f"prefill failed: {exc}"
+                self._emit(seq, [], "")
+                continue
+            mask = self._masks([seq])
+            token = self._choose(seq, logits, None if mask is None else mask[0])
+            self._accept(seq, token)
+            if seq.finish is None:
+                assert self._batch is not None
+                self._batch.add(cache, len(seq.request.prompt_ids))
+                self._running.append(seq)
+
+    def _new_batch_member(self, seq: _Sequence):
+        forward = self._batch or PaddedBatch(self.model, self.device)
+        cache, logits = forward.prefill(seq.request.prompt_ids)
+        if self._batch is None:
+            plain = PaddedBatch.supports(cache)
+            self._batch = forward if plain else SeparateCaches(self.model, self.device)
+        return cache, logits
+
+    def _decode(self) -> None:
+        rows = self._running
+        assert self._batch is not None
+        masks = self._mask_pool.submit(self._masks, rows)
+        t0 = time.perf_counter()
+        logits = self._batch.step([s.next_token for s in rows])
+        t1 = time.perf_counter()
+        allowed = masks.result()
+        t2 = time.perf_counter()
+        self.stats["forward_s"] += t1 - t0
+        self.stats["mask_wait_s"] += t2 - t1
+        self.stats["steps"] += 1
+        for i, seq in enumerate(rows):
+            if seq.finish is not None:
+                continue
+            token = self._choose(seq, logits[i], None if allowed is None else allowed[i])
+            self._accept(seq, token)
+        self._retire()
+
+    def _retire(self) -> None:
+        keep = [i for i, s in enumerate(self._running) if s.finish is None]
+        if len(keep) != len(self._running) and self._batch is not None:
+            self._batch.keep(keep)
+            self._running = [self._running[i] for i in keep]
+
+    # ---- per token ------------------------------------------------------------------------
+    def _masks(self, rows: list[_Sequence]) -> torch.Tensor | None:
+        """Allowed-token masks for rows with a grammar (rows without one: all allowed)."""
+        jobs = [(s.matcher, i) for i, s in enumerate(rows) if s.matcher is not None]
+        if not jobs:
+            return None
+        words = (self.vocab + 31) // 32
+        bitmask = np.full((len(rows), words), -1, dtype=np.int32)
+        self.executor.unsafe_compute_mask_ptr(jobs, bitmask.ctypes.data, words * 4, len(rows))
+        return bitmask_to_bool(bitmask, self.vocab)
+
+    def _choose(self, seq: _Sequence, row: torch.Tensor, allowed: torch.Tensor | None) -> int:
+        row = row.clone()
+        seq.sampler.adjust(row)
+        if allowed is not None:
+            row.masked_fill_(~allowed.to(row.device), float("-inf"))
+            if not torch.isfinite(row).any():
+                seq.error = "the grammar allows no token here: " + (
+                    seq.matcher.get_error()[:300] if seq.matcher else ""
+                )
+                return -1
+        if seq.request.sampling.ignore_eos and allowed is None:
+            for eos in self.eos_ids:
+                row[eos] = float("-inf")
+        token = seq.sampler.draw(row)
+        if seq.request.sampling.logprobs is not None:
+            seq.pending_logprobs = self._logprobs(row, token, seq.request.sampling.logprobs)
+        return token
+
+    def _logprobs(self, row: torch.Tensor, token: int, k: int) -> TokenLogprob:
+        chosen, top = top_logprobs(row, token, k)
+        text = self._text_of
+        return TokenLogprob(
+            token=text(token),
+            logprob=chosen,
+            bytes=list(self.token_bytes[token]),
+            top=[(text(i), lp, list(self.token_bytes[i])) for i, lp in top],
+        )
+
+    def _text_of(self, token: int) -> str:
+        return self.token_bytes[token].decode("utf-8", errors="replace")
+
+    def _accept(self, seq: _Sequence, token: int) -> None:
+        params = seq.request.sampling
+        if token < 0:
+            seq.finish = "error"
+            self._emit(seq, [], "")
+            return
+        seq.output.append(token)
+        seq.sampler.observe(token)
+        self.stats["tokens"] += 1
+        if seq.matcher is not None and not seq.matcher.consume_token(token):
+            seq.finish = "error"
+            seq.error = "grammar rejected a token: " + seq.matcher.get_error()[:300]
+            self._emit(seq, [token], "")
+            return
+        is_end = token in self.eos_ids and not params.ignore_eos
+        if is_end or token in params.stop_token_ids:
+            seq.finish = "stop"
+            self._emit(seq, [token], seq.detok.flush())
+            return
+        text = seq.detok.push(token)
+        if seq.matcher is not None and seq.matcher.is_stopped():
+            seq.finish = "stop"  # the grammar is complete: nothing but the end may follow
+        elif len(seq.output) >= params.max_tokens or (
+            len(seq.request.prompt_ids) + len(seq.output) >= self.max_model_len
+        ):
+            seq.finish = "length"
+        if seq.finish is not None:
+            text += seq.detok.flush()
+        seq.next_token = token
+        self._emit(seq, [token], text)
+
+    def _emit(self, seq: _Sequence, tokens: list[int], text: str) -> None:
+        if seq.reported:
+            return
+        logprobs, seq.pending_logprobs = seq.pending_logprobs, None
+        event = TokenEvent(
+            token_ids=tokens,
+            text=text,
+            logprobs=[logprobs] if logprobs is not None and tokens else None,
+            finish_reason=seq.finish,
+            error=seq.error,
+            prompt_tokens=len(seq.request.prompt_ids),
+            completion_tokens=len(seq.output),
+        )
+        seq.handle.push(event)
+        if seq.finish is not None:
+            seq.reported = True
+            with self._count_lock:
+                self._in_flight -= 1
+
+    def _bytes_of(self, token: int) -> bytes:
+        try:
+            return self.lltok.decode_bytes([token])
+        except Exception:
+            return b""
+
+
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device is available")
+    return torch.device(name)
+
+
+def _resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    try:
+        return _DTYPES[name]
+    except KeyError:
+        raise SystemExit(f"--dtype must be one of auto, {', '.join(_DTYPES)}") from None

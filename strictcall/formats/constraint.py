@@ -1,0 +1,186 @@
+"""The grammar for one request, derived from the family's declaration.
+
+tool_choice is a grammar, not a hope (DESIGN idea 2):
+  auto      free text, or text followed by calls whose names and arguments are valid;
+  required  (reasoning, then) at least one call; plain text is unreachable;
+  named     (reasoning, then) exactly one call of that function;
+  none      the call markers are unreachable;
+  parallel_tool_calls=false: at most one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from strictcall.formats.syntax import CallSyntax, Reasoning
+from strictcall.grammar.lark import (
+    free_text_regex,
+    json_rule,
+    lazy_until_regex,
+    text_rule,
+)
+from strictcall.grammar.schema import styled
+
+Mode = Literal["auto", "none", "required", "named"]
+
+# Whitespace a model may put between its reasoning and a forced call.
+_GAP = r"/[ \t\r\n]{1,4}/"
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    parameters: dict  # normalised JSON Schema of the arguments
+
+
+@dataclass(frozen=True)
+class ConstraintSpec:
+    tools: tuple[ToolSpec, ...] = ()
+    mode: Mode = "auto"
+    named: str | None = None
+    parallel: bool = True
+    reasoning: bool = False  # the template lets the model write a reasoning block
+    in_reasoning: bool = False  # the prompt already opened that block
+    content: str | None = None  # a Lark rule body for the answer text (response_format)
+    special_tokens: Mapping[str, int] = field(default_factory=dict)
+
+
+class _Lark:
+    def __init__(self) -> None:
+        self.rules: list[str] = []
+        self.names: set[str] = set()
+
+    def add(self, head: str, body: str) -> str:
+        name = head.split("[")[0]
+        if name not in self.names:
+            self.names.add(name)
+            self.rules.append(f"{head}: {body}")
+        return name
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def text(self) -> str:
+        return "\n".join(self.rules) + "\n"
+
+
+def build_grammar(
+    syntax: CallSyntax | None, reasoning: Reasoning | None, spec: ConstraintSpec
+) -> str | None:
+    """Lark for the request, or None when the output is unconstrained."""
+    use_tools = bool(spec.tools) and syntax is not None
+    think = reasoning if spec.reasoning else None
+    if not use_tools and spec.content is None:
+        return None
+    g = _Lark()
+    tokens = dict(spec.special_tokens)
+    if spec.mode in ("required", "named") and not use_tools:
+        raise ValueError(f"tool_choice {spec.mode!r} needs tools")
+
+    if not use_tools or spec.mode == "none":
+        # the trigger stays unreachable even when spelled in ordinary tokens
+        triggers = [syntax.trigger] if use_tools and syntax is not None else []
+        answer = g.add("answer", _content_rule(g, spec, triggers))
+    else:
+        assert syntax is not None
+        tools = spec.tools
+        if spec.mode == "named":
+            tools = tuple(t for t in tools if t.name == spec.named)
+            if not tools:
+                raise ValueError(f"no tool named {spec.named!r}")
+        parallel = spec.parallel and spec.mode != "named"
+        if spec.mode == "auto":
+            answer = _auto_answer(g, syntax, tools, parallel, spec, tokens)
+        else:
+            part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
+            answer = g.add("answer", f"GAP? {part}" if think else part)
+            if think:
+                g.add("GAP", _GAP)
+
+    if think is None:
+        g.add("start", answer)
+    else:
+        block = _reasoning_rule(g, think, spec, tokens)
+        g.add("start", f"{block} {answer}" if spec.in_reasoning else f"{block}? {answer}")
+    return g.text()
+
+
+def _content_rule(g: _Lark, spec: ConstraintSpec, triggers: list[str]) -> str:
+    if spec.content is not None:
+        return g.add("content", spec.content)
+    return g.add("TEXT", free_text_regex(triggers))
+
+
+def _auto_answer(
+    g: _Lark,
+    syntax: CallSyntax,
+    tools: tuple[ToolSpec, ...],
+    parallel: bool,
+    spec: ConstraintSpec,
+    tokens: dict[str, int],
+) -> str:
+    trigger = syntax.trigger
+    content = _content_rule(g, spec, [trigger])
+    if spec.content is not None:
+        # a response format governs the answer: either that, or calls alone
+        part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
+        return g.add("answer", f"{content} | {part}")
+    if trigger in tokens:
+        part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
+        return g.add("answer", f"{content} | {content} {part}")
+    # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
+    # trigger, so the lexer never has to take back text it already gave to content.
+    head = g.add("head[lazy]", lazy_until_regex(trigger))
+    rest = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=True)
+    return g.add("answer", f"{content} | {head} {rest}")
+
+
+def _tool_part(
+    g: _Lark,
+    syntax: CallSyntax,
+    tools: tuple[ToolSpec, ...],
+    parallel: bool,
+    tokens: dict[str, int],
+    skip_trigger: bool,
+) -> str:
+    name = "tool_rest" if skip_trigger else "tool_part"
+    if not g.has("body"):
+        _bodies(g, syntax, tools, tokens)
+    opening = syntax.section_start + syntax.call_start
+    if skip_trigger:
+        opening = opening.lstrip()[len(syntax.trigger) :]
+    seq = [_piece(opening, tokens), "body", _piece(syntax.call_end, tokens)]
+    if parallel:
+        start, end = _piece(syntax.call_start, tokens), _piece(syntax.call_end, tokens)
+        g.add("call", _join(start, "body", end))
+        seq.append(f"({_join(_piece(syntax.separator, tokens), 'call')})*")
+    seq.append(_piece(syntax.section_end, tokens))
+    return g.add(name, _join(*seq))
+
+
+def _bodies(g: _Lark, syntax: CallSyntax, tools: tuple[ToolSpec, ...], tokens: dict[str, int]) -> None:
+    alternatives = []
+    for i, tool in enumerate(tools):
+        args = g.add(f"args_{i}", json_rule(styled(tool.parameters)))
+        alternatives.append(g.add(f"tool_{i}", syntax.body.lark(tool.name, args, tokens)))
+    g.add("body", " | ".join(alternatives))
+
+
+def _reasoning_rule(g: _Lark, think: Reasoning, spec: ConstraintSpec, tokens: dict[str, int]) -> str:
+    opening = "" if spec.in_reasoning else _piece(think.start, tokens)
+    if think.end in tokens:
+        g.add("THOUGHT", free_text_regex([think.end]))
+        body = _join("THOUGHT", _piece(think.end, tokens))
+    else:
+        body = g.add("thought[lazy]", lazy_until_regex(think.end))
+    return g.add("reasoning", _join(opening, body))
+
+
+def _piece(text: str, tokens: dict[str, int]) -> str:
+    return text_rule(text, tokens) if text else ""
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)

@@ -1,0 +1,99 @@
+"""The declaration a model family is written in.
+
+A family says where its tool calls sit (markers around a section and around each call, the
+separator between calls) and how one call's name and arguments are written (a `Body`). The
+grammar (formats/constraint.py) and the streaming parser (formats/parser.py) are both derived
+from the same declaration, so what the model may emit and what we read cannot drift apart.
+
+Whitespace in a declared piece is its canonical layout: the grammar emits it exactly, the
+parser accepts any whitespace where the declaration has some (or none).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from strictcall.formats.types import Delta
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """Markers around a reasoning block at the start of the output (`<think>`...`</think>`)."""
+
+    start: str
+    end: str
+
+
+class BodyParser(ABC):
+    """Reads one call's body incrementally. Each character is looked at once."""
+
+    name: str | None = None  # set once the name is complete
+    done: bool = False  # the body is complete
+    error: str | None = None  # the body is malformed
+
+    @abstractmethod
+    def feed(self, text: str, pos: int) -> int:
+        """Consume from text[pos:], stop at the end of the body; return the new position."""
+
+    @abstractmethod
+    def take_arguments(self) -> str:
+        """Argument text produced since the last call (only once `name` is known)."""
+
+    def close(self) -> None:
+        """End of input: complete the body if it can be, else set `error`."""
+        if not self.done and self.error is None:
+            self.error = "output ended inside a tool call"
+
+    def arguments_json(self) -> str:
+        """The whole arguments text, checked once the body is done."""
+        raise NotImplementedError
+
+
+class Body(ABC):
+    """How one call's name and arguments are written."""
+
+    @abstractmethod
+    def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
+        """Lark for one call to tool `name` whose arguments are the rule `args_rule`."""
+
+    @abstractmethod
+    def parser(self) -> BodyParser: ...
+
+
+@dataclass(frozen=True)
+class CallSyntax:
+    """Where calls sit in the output.
+
+    `section_start`/`section_end` wrap all calls of a turn (empty when there is no wrapper);
+    `call_start`/`call_end` wrap each call; `separator` goes between two calls.
+    """
+
+    body: Body
+    call_start: str = ""
+    call_end: str = ""
+    separator: str = ""
+    section_start: str = ""
+    section_end: str = ""
+
+    @property
+    def trigger(self) -> str:
+        """The first marker of a tool section: where content ends and calls begin."""
+        opening = (self.section_start + " " + self.call_start).split()
+        if not opening:
+            raise ValueError("a call syntax needs a start marker")
+        return opening[0]
+
+    def opening_parts(self) -> list[str]:
+        """Markers after the trigger up to the first body."""
+        return (self.section_start + " " + self.call_start).split()[1:]
+
+    def next_call_parts(self) -> list[str]:
+        return (self.separator + " " + self.call_start).split()
+
+
+def parts(text: str) -> list[str]:
+    return text.split()
+
+
+__all__ = ["Body", "BodyParser", "CallSyntax", "Delta", "Reasoning", "parts"]

@@ -1,0 +1,90 @@
+"""Small, safe builders for llguidance's Lark dialect.
+
+Everything a client controls (tool names, enum values, markers) reaches a grammar only through
+these functions, so quoting is done in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+
+# Rust's regex crate lets any ASCII punctuation be escaped except `<` and `>` (those escapes mean
+# word boundaries). `/` is escaped because it delimits the regex in Lark.
+_REGEX_SPECIAL = set(r"\.+*?()|[]{}^$#&-~/\"'!%,:;=@`")
+
+
+def literal(text: str) -> str:
+    """A Lark string literal matching `text` exactly."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def regex_escape(text: str) -> str:
+    """Escape `text` for use inside a Lark `/.../` regex (Rust regex syntax)."""
+    out = []
+    for ch in text:
+        if ch in _REGEX_SPECIAL:
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{{{ord(ch):x}}}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def token_ref(token_id: int) -> str:
+    """Reference one vocabulary token by id (works for any special token's spelling)."""
+    return f"<[{token_id}]>"
+
+
+def text_rule(text: str, special_tokens: Mapping[str, int]) -> str:
+    """Lark for `text`, where any substring that is a single special token becomes that token.
+
+    Markers like `<tool_call>` are one added token in the families that use them; a grammar that
+    spelled them out byte by byte would let the model write them as several ordinary tokens.
+    """
+    if not text:
+        return '""'
+    parts: list[str] = []
+    names = sorted((t for t in special_tokens if t and t in text), key=len, reverse=True)
+    i = 0
+    pending = []
+    while i < len(text):
+        hit = next((t for t in names if text.startswith(t, i)), None)
+        if hit is None:
+            pending.append(text[i])
+            i += 1
+            continue
+        if pending:
+            parts.append(literal("".join(pending)))
+            pending = []
+        parts.append(token_ref(special_tokens[hit]))
+        i += len(hit)
+    if pending:
+        parts.append(literal("".join(pending)))
+    return " ".join(parts)
+
+
+def free_text_regex(excluded: Iterable[str]) -> str:
+    """Terminal body for free text that never contains any of `excluded` spelled out."""
+    words = sorted({w for w in excluded if w})
+    if not words:
+        return r"/(?s:.*)/"
+    alternatives = "|".join(regex_escape(w) for w in words)
+    return rf"/(?s:.*)/ & ~/(?s:.*)({alternatives})(?s:.*)/"
+
+
+def lazy_until_regex(marker: str) -> str:
+    """Regex for a lazy lexeme: any text up to and including the first `marker`."""
+    return rf"/(?s:.*){regex_escape(marker)}/"
+
+
+def json_rule(schema: object) -> str:
+    """An inline `%json` rule body."""
+    return "%json " + json.dumps(schema, ensure_ascii=False, sort_keys=False)
