@@ -16,13 +16,77 @@ from importlib import resources
 from pathlib import Path
 
 BUILD_VERSION = 1
-_WORDS = (
-    "the weather city temperature unit celsius fahrenheit today tomorrow search query result "
-    "find open page file name value number list item order user account price stock report "
-    "time date location address email message send get set create update delete call tool "
-    "function argument parameter answer question think because first then finally check "
-    "please thanks sure here is are was will can should would could need want know see make"
-).split()
+_WORDS = [
+    "the",
+    "weather",
+    "city",
+    "temperature",
+    "unit",
+    "celsius",
+    "fahrenheit",
+    "today",
+    "tomorrow",
+    "search",
+    "query",
+    "result",
+    "find",
+    "open",
+    "page",
+    "file",
+    "name",
+    "value",
+    "number",
+    "list",
+    "item",
+    "order",
+    "user",
+    "account",
+    "price",
+    "stock",
+    "report",
+    "time",
+    "date",
+    "location",
+    "address",
+    "email",
+    "message",
+    "send",
+    "get",
+    "set",
+    "create",
+    "update",
+    "delete",
+    "call",
+    "tool",
+    "function",
+    "argument",
+    "parameter",
+    "answer",
+    "question",
+    "think",
+    "because",
+    "first",
+    "then",
+    "finally",
+    "check",
+    "please",
+    "thanks",
+    "sure",
+    "here",
+    "is",
+    "are",
+    "was",
+    "will",
+    "can",
+    "should",
+    "would",
+    "could",
+    "need",
+    "want",
+    "know",
+    "see",
+    "make",
+]
 
 
 @dataclass(frozen=True)
@@ -110,8 +174,14 @@ def build_tiny_model(
 ) -> Path:
     """Build (or reuse, if already built with the same settings) a tiny model in `out`."""
     out = Path(out)
-    stamp = {"version": BUILD_VERSION, "family": asdict(family), "seed": seed,
-             "vocab_size": vocab_size, "hidden_size": hidden_size, "layers": layers}
+    stamp = {
+        "version": BUILD_VERSION,
+        "family": asdict(family),
+        "seed": seed,
+        "vocab_size": vocab_size,
+        "hidden_size": hidden_size,
+        "layers": layers,
+    }
     stamp_file = out / "strictcall-tiny.json"
     if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
         return out

@@ -49,9 +49,7 @@ def create_app(state: AppState) -> FastAPI:
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             token.strip().encode(), key.encode()
         ):
-            raise APIError(
-                "Incorrect API key provided.", status=401, code="invalid_api_key"
-            )
+            raise APIError("Incorrect API key provided.", status=401, code="invalid_api_key")
 
     @app.get("/health")
     async def health() -> dict:

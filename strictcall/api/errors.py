@@ -70,7 +70,9 @@ async def validation_handler(_request: Request, exc: RequestValidationError) -> 
     else:
         message = f"Invalid value for '{param}': {first.get('msg')}"
     if len(errors) > 1:
-        message += f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in the request)"
+        message += (
+            f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in the request)"
+        )
     return JSONResponse(error_body(message, "invalid_request_error", param, kind or None), 400)
 
 
@@ -84,7 +86,9 @@ async def http_error_handler(_request: Request, exc: StarletteHTTPException) -> 
     if exc.status_code == 405:
         message = "Method not allowed for this endpoint."
     return JSONResponse(
-        error_body(message, kind), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        error_body(message, kind),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
     )
 
 

@@ -45,11 +45,9 @@ class ChatPlan:
 
     def parser(self) -> StreamParser:
         fmt = self.state.fmt
-        if fmt is None or not self.tool_names or self.mode == "none":
-            # no tools were offered (or none may be called): nothing is read as a call
-            syntax = None
-        else:
-            syntax = fmt.syntax
+        # no tools were offered (or none may be called): nothing is read as a call
+        callable_tools = fmt is not None and bool(self.tool_names) and self.mode != "none"
+        syntax = fmt.syntax if callable_tools else None
         reasoning = self.state.reasoning
         return StreamParser(
             syntax,
@@ -109,17 +107,24 @@ def _check_messages(messages: list[dict[str, Any]]) -> None:
                         param=f"{where}.content[{j}].text",
                     )
         elif content is not None and not isinstance(content, str):
-            raise APIError(f"{where}.content must be a string or a list of parts", param=f"{where}.content")
+            raise APIError(
+                f"{where}.content must be a string or a list of parts", param=f"{where}.content"
+            )
         if role == "tool" and not isinstance(m.get("tool_call_id"), str):
             raise APIError(
                 f"{where}: a tool message needs tool_call_id", param=f"{where}.tool_call_id"
             )
         if role != "assistant" and content is None:
-            raise APIError(f"{where}.content is required for role {role!r}", param=f"{where}.content")
+            raise APIError(
+                f"{where}.content is required for role {role!r}", param=f"{where}.content"
+            )
         calls = m.get("tool_calls")
         if calls is not None:
             if role != "assistant" or not isinstance(calls, list):
-                raise APIError(f"{where}.tool_calls must be a list on an assistant message", param=f"{where}.tool_calls")
+                raise APIError(
+                    f"{where}.tool_calls must be a list on an assistant message",
+                    param=f"{where}.tool_calls",
+                )
             for j, call in enumerate(calls):
                 fn = call.get("function") if isinstance(call, dict) else None
                 if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
@@ -132,13 +137,21 @@ def _check_messages(messages: list[dict[str, Any]]) -> None:
                         f"{where}.tool_calls[{j}].function.arguments must be a JSON string",
                         param=f"{where}.tool_calls[{j}].function.arguments",
                     )
-        allowed = {"role", "content", "name", "tool_calls", "tool_call_id", "refusal",
-                   "reasoning_content", "reasoning", "audio", "function_call"}
+        allowed = {
+            "role",
+            "content",
+            "name",
+            "tool_calls",
+            "tool_call_id",
+            "refusal",
+            "reasoning_content",
+            "reasoning",
+            "audio",
+            "function_call",
+        }
         for key in m:
             if key not in allowed:
-                raise APIError(
-                    f"Unrecognized field in {where}: {key}", param=f"{where}.{key}"
-                )
+                raise APIError(f"Unrecognized field in {where}: {key}", param=f"{where}.{key}")
 
 
 def _check_tools(req: ChatCompletionRequest, state: AppState) -> tuple[ToolSpec, ...]:
@@ -156,7 +169,9 @@ def _check_tools(req: ChatCompletionRequest, state: AppState) -> tuple[ToolSpec,
             )
         if fn.name in seen:
             raise APIError(
-                f"Duplicate tool name {fn.name!r}", param=f"{param}.name", code="duplicate_tool_name"
+                f"Duplicate tool name {fn.name!r}",
+                param=f"{param}.name",
+                code="duplicate_tool_name",
             )
         seen.add(fn.name)
         parameters = fn.parameters
@@ -164,7 +179,9 @@ def _check_tools(req: ChatCompletionRequest, state: AppState) -> tuple[ToolSpec,
             if parameters is not None:
                 check_schema(parameters, state.config.schema_limits)
                 if parameters.get("type", "object") != "object":
-                    raise SchemaError("type", "#", "tool parameters must be a JSON Schema of type object")
+                    raise SchemaError(
+                        "type", "#", "tool parameters must be a JSON Schema of type object"
+                    )
             specs.append(ToolSpec(fn.name, normalize_parameters(parameters)))
         except SchemaError as exc:
             raise APIError(
@@ -188,7 +205,8 @@ def _tool_choice(req: ChatCompletionRequest, tools: tuple[ToolSpec, ...]) -> tup
         raise APIError(f"tool_choice names {name!r} but no tools were given", param="tool_choice")
     if name not in {t.name for t in tools}:
         raise APIError(
-            f"tool_choice names {name!r}, which is not among the tools", param="tool_choice.function.name"
+            f"tool_choice names {name!r}, which is not among the tools",
+            param="tool_choice.function.name",
         )
     return "named", name
 
@@ -254,7 +272,10 @@ def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
     _refuse_unsupported(req)
     if req.model not in state.model_names:
         raise APIError(
-            f"The model '{req.model}' does not exist.", status=404, param="model", code="model_not_found"
+            f"The model '{req.model}' does not exist.",
+            status=404,
+            param="model",
+            code="model_not_found",
         )
     _check_messages(req.messages)
     tools = _check_tools(req, state)
@@ -307,7 +328,9 @@ def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
         prompt_ids=prompt.ids,
         sampling=sampling,
         grammar=grammar,
-        hidden_token_ids=state.hidden_token_ids if req.skip_special_tokens is not False else frozenset(),
+        hidden_token_ids=state.hidden_token_ids
+        if req.skip_special_tokens is not False
+        else frozenset(),
     )
     return ChatPlan(
         request_id=request_id,

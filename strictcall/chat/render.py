@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +43,8 @@ def template_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 fn = dict(call.get("function") or {})
                 args = fn.get("arguments")
                 if isinstance(args, str):
-                    try:
+                    with contextlib.suppress(ValueError):  # else keep what the client sent
                         fn["arguments"] = json.loads(args) if args.strip() else {}
-                    except ValueError:
-                        pass  # leave it as the client sent it
                 call["function"] = fn
                 calls.append(call)
             m["tool_calls"] = calls
@@ -78,8 +77,8 @@ def render(
     in_reasoning = False
     if reasoning is not None:
         opened, closed = text.rfind(reasoning.start), text.rfind(reasoning.end)
-        in_reasoning = opened >= 0 and opened > closed and not text[opened:].strip().endswith(
-            reasoning.end
+        in_reasoning = (
+            opened >= 0 and opened > closed and not text[opened:].strip().endswith(reasoning.end)
         )
     return Prompt(text, tokenizer.encode(text), in_reasoning)
 

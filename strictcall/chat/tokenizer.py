@@ -43,9 +43,7 @@ def load_tokenizer(
     if isinstance(template, dict):  # several named templates: the default one
         template = template.get("default") or next(iter(template.values()))
     if not template:
-        raise ValueError(
-            f"{model} has no chat template; pass one with --chat-template PATH"
-        )
+        raise ValueError(f"{model} has no chat template; pass one with --chat-template PATH")
     eos = _eos_ids(model, hf, trust_remote_code)
     special = {tok.content: int(i) for i, tok in hf.added_tokens_decoder.items()}
     control = frozenset(int(i) for i, tok in hf.added_tokens_decoder.items() if tok.special)

@@ -1,8 +1,8 @@
 """Tool-call formats: declarations, grammars and incremental parsers, usable as a library.
 
-    fmt = get_format("hermes")
-    result = fmt.parse(text, tools)          # .content, .reasoning, .tool_calls
-    parser = fmt.stream(tools)               # .feed(delta) / .close() -> list[Delta]
+fmt = get_format("hermes")
+result = fmt.parse(text, tools)          # .content, .reasoning, .tool_calls
+parser = fmt.stream(tools)               # .feed(delta) / .close() -> list[Delta]
 """
 
 from strictcall.formats.base import Format

@@ -160,7 +160,9 @@ def _tool_part(
     return g.add(name, _join(*seq))
 
 
-def _bodies(g: _Lark, syntax: CallSyntax, tools: tuple[ToolSpec, ...], tokens: dict[str, int]) -> None:
+def _bodies(
+    g: _Lark, syntax: CallSyntax, tools: tuple[ToolSpec, ...], tokens: dict[str, int]
+) -> None:
     alternatives = []
     for i, tool in enumerate(tools):
         args = g.add(f"args_{i}", json_rule(styled(tool.parameters)))
@@ -168,7 +170,9 @@ def _bodies(g: _Lark, syntax: CallSyntax, tools: tuple[ToolSpec, ...], tokens: d
     g.add("body", " | ".join(alternatives))
 
 
-def _reasoning_rule(g: _Lark, think: Reasoning, spec: ConstraintSpec, tokens: dict[str, int]) -> str:
+def _reasoning_rule(
+    g: _Lark, think: Reasoning, spec: ConstraintSpec, tokens: dict[str, int]
+) -> str:
     opening = "" if spec.in_reasoning else _piece(think.start, tokens)
     if think.end in tokens:
         g.add("THOUGHT", free_text_regex([think.end]))

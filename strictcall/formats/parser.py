@@ -36,11 +36,15 @@ def _partial_suffix(text: str, markers: list[str]) -> int:
 
 
 class _PartsMatcher:
-    """Matches one of several marker sequences, whitespace allowed before each marker."""
+    """Matches one of several marker sequences, whitespace allowed before each marker.
+
+    Candidates keep their index (an empty candidate never matches), so callers can tell
+    which one matched.
+    """
 
     def __init__(self, candidates: list[list[str]]):
-        self.candidates = [c for c in candidates if c]
-        self.alive = list(range(len(self.candidates)))
+        self.candidates = candidates
+        self.alive = [i for i, c in enumerate(candidates) if c]
         self.part = 0  # which marker of the sequence
         self.offset = 0  # characters matched in that marker
 
@@ -51,26 +55,25 @@ class _PartsMatcher:
             if self.offset == 0 and ch.isspace():
                 pos += 1
                 continue
-            survivors = []
-            for i in self.alive:
-                seq = self.candidates[i]
-                if self.part < len(seq) and seq[self.part][self.offset] == ch:
-                    survivors.append(i)
+            survivors = [
+                i
+                for i in self.alive
+                if self.part < len(self.candidates[i])
+                and self.candidates[i][self.part][self.offset] == ch
+            ]
             if not survivors:
                 return pos, -1
             self.alive = survivors
             pos += 1
             self.offset += 1
-            for i in survivors:
-                seq = self.candidates[i]
-                if self.offset == len(seq[self.part]):
-                    if self.part + 1 == len(seq):
-                        return pos, i
-            # all survivors agree on the current marker text, so they finish it together
-            if self.offset == len(self.candidates[survivors[0]][self.part]):
+            finished = [i for i in survivors if self.offset == len(self.candidates[i][self.part])]
+            for i in finished:
+                if self.part + 1 == len(self.candidates[i]):
+                    return pos, i
+            if finished:  # a marker ended: continue with the sequences it belongs to
+                self.alive = finished
                 self.part += 1
                 self.offset = 0
-                self.alive = [i for i in survivors if self.part < len(self.candidates[i])]
         return pos, None
 
 
@@ -360,15 +363,11 @@ class StreamParser:
     def _after_call(self) -> None:
         assert self.syntax is not None
         self.raw = []
-        candidates = [self.syntax.next_call_parts(), self.syntax.section_end.split()]
-        self.matcher = _PartsMatcher(candidates)
-        if not self.matcher.candidates:
-            self.state = _State.CONTENT
-            return
-        # keep candidate numbering stable: 0 = next call, 1 = section end
-        self.matcher.candidates = candidates
-        self.matcher.alive = [i for i, c in enumerate(candidates) if c]
-        self.state = _State.AFTER_CALL
+        # candidate 0: another call; candidate 1: the end of the tool section
+        self.matcher = _PartsMatcher(
+            [self.syntax.next_call_parts(), self.syntax.section_end.split()]
+        )
+        self.state = _State.AFTER_CALL if self.matcher.alive else _State.CONTENT
 
     def _fail(self, rest: str) -> None:
         """The call being read is malformed: its raw text becomes content."""

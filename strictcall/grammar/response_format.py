@@ -82,7 +82,8 @@ def from_structured_outputs(so: dict[str, Any] | None) -> str | None:
     given = [k for k in ("json", "regex", "choice", "grammar") if so.get(k) is not None]
     if len(given) != 1:
         raise FormatError(
-            "structured_outputs takes exactly one of json, regex, choice, grammar", "structured_outputs"
+            "structured_outputs takes exactly one of json, regex, choice, grammar",
+            "structured_outputs",
         )
     key = given[0]
     value = so[key]
