@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,11 @@ from strictcall.formats.syntax import CallSyntax, Reasoning
 from strictcall.formats.types import IdFactory, ParseResult, assemble, openai_call_id
 
 ToolsArg = Iterable[Any] | None
+
+
+def compact_json(value: Any) -> str:
+    """JSON in the style the grammar enforces (see grammar.schema.JSON_STYLE)."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def tool_names(tools: ToolsArg) -> set[str] | None:
@@ -69,6 +75,17 @@ class Format:
         result = assemble(deltas)
         result.incomplete = parser.malformed > 0
         return result
+
+    def render_calls(self, calls: list[tuple[str, dict]]) -> str:
+        """Calls written as this family writes them (what its grammar produces).
+
+        Used to build examples, benchmarks and round-trip tests: parse(render(x)) == x.
+        """
+        if self.syntax is None:
+            raise NotImplementedError(f"{self.name} has no call syntax")
+        s = self.syntax
+        bodies = [s.call_start + s.body.render(n, compact_json(a)) + s.call_end for n, a in calls]
+        return s.section_start + s.separator.join(bodies) + s.section_end
 
     def grammar(self, spec: ConstraintSpec) -> str | None:
         """Lark grammar enforcing `spec` in this family's own syntax (None: unconstrained)."""

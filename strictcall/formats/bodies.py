@@ -237,6 +237,10 @@ class JsonObjectBody(Body):
     def parser(self) -> BodyParser:
         return _JsonObjectParser(self.name_key, (self.args_key, *self.aliases))
 
+    def render(self, name: str, arguments: str) -> str:
+        name_key, args_key = json.dumps(self.name_key), json.dumps(self.args_key)
+        return f"{{{name_key}: {json.dumps(name)}, {args_key}: {arguments}}}"
+
 
 class _NamedJsonParser(BodyParser):
     """`PREFIX name SUFFIX {json}`: a bare name, then the arguments object."""
@@ -336,3 +340,6 @@ class NamedJsonBody(Body):
 
     def parser(self) -> BodyParser:
         return _NamedJsonParser(self)
+
+    def render(self, name: str, arguments: str) -> str:
+        return self.name_prefix + name + self.name_suffix + arguments + self.args_suffix

@@ -60,6 +60,10 @@ class Body(ABC):
     @abstractmethod
     def parser(self) -> BodyParser: ...
 
+    @abstractmethod
+    def render(self, name: str, arguments: str) -> str:
+        """One call in canonical form (`arguments` is compact JSON text)."""
+
 
 @dataclass(frozen=True)
 class CallSyntax:

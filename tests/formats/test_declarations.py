@@ -1,0 +1,79 @@
+"""What every declared format must satisfy: its parser reads back what it writes, and its
+grammar accepts exactly that (one declaration, so grammar and parser cannot drift apart)."""
+
+from __future__ import annotations
+
+import json
+
+import llguidance
+import llguidance.hf
+import pytest
+from transformers import AutoTokenizer
+
+from strictcall.formats import ConstraintSpec, ToolSpec, format_names, get_format
+from strictcall.grammar.schema import normalize_parameters
+from tests.api.toolsets import TOOLS
+
+CALLS = [
+    ("get_weather", {"city": "Paris", "unit": "celsius"}),
+    ("book.flight", {"from": "CDG", "to": "JFK", "passengers": [{"name": "Ann", "age": 30}]}),
+    ("get-time", {}),
+]
+SPECS = tuple(
+    ToolSpec(t["function"]["name"], normalize_parameters(t["function"].get("parameters")))
+    for t in TOOLS
+)
+
+
+def _renderable(name: str) -> bool:
+    try:
+        get_format(name).render_calls(CALLS[:1])
+    except NotImplementedError:
+        return False
+    return True
+
+
+FORMATS = [n for n in format_names() if _renderable(n)]
+
+
+@pytest.mark.parametrize("name", FORMATS)
+@pytest.mark.parametrize("count", [1, 3])
+def test_parse_reads_back_rendered_calls(name, count):
+    fmt = get_format(name)
+    text = fmt.render_calls(CALLS[:count])
+    result = fmt.parse(text, TOOLS)
+    assert [(c.name, json.loads(c.arguments)) for c in result.tool_calls] == CALLS[:count]
+    assert not (result.content or "").strip()
+
+
+@pytest.fixture(scope="module")
+def lltok(demo_model):
+    return llguidance.hf.from_tokenizer(AutoTokenizer.from_pretrained(demo_model))
+
+
+def _accepts(lltok, grammar: str, text: str) -> bool:
+    matcher = llguidance.LLMatcher(
+        lltok, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0
+    )
+    # greedy byte-level tokens: every marker spelled out, the strictest path through the grammar
+    return matcher.consume_tokens(lltok.greedy_tokenize(text)) and matcher.is_accepting()
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_grammar_accepts_what_the_parser_reads(name, lltok):
+    fmt = get_format(name)
+    one, many = fmt.render_calls(CALLS[:1]), fmt.render_calls(CALLS)
+    grammar = {
+        mode: fmt.grammar(ConstraintSpec(tools=SPECS, mode=mode, named="get_weather"))
+        for mode in ("auto", "required", "named", "none")
+    }
+    single = fmt.grammar(ConstraintSpec(tools=SPECS, mode="required", parallel=False))
+    assert _accepts(lltok, grammar["auto"], one) and _accepts(lltok, grammar["auto"], many)
+    assert _accepts(lltok, grammar["required"], many)
+    assert _accepts(lltok, grammar["named"], one)
+    assert not _accepts(lltok, grammar["named"], many)
+    assert not _accepts(lltok, grammar["none"], one)
+    assert _accepts(lltok, single, one) and not _accepts(lltok, single, many)
+    assert _accepts(lltok, grammar["none"], "just words") and not _accepts(
+        lltok, grammar["required"], "just words"
+    )
