@@ -214,18 +214,18 @@ class StreamParser:
 
     # ---- states: each returns the position after what it consumed ------------------------
     def _on_start(self, pos: int) -> int:
+        """Before any text: a reasoning block may open (after whitespace, which it drops)."""
         buf = self.buf
-        while pos < len(buf) and buf[pos].isspace():
-            pos += 1
-        if pos == len(buf):
-            return pos
+        i = pos
+        while i < len(buf) and buf[i].isspace():
+            i += 1
         marker = self.reasoning.start if self.reasoning else None
         if marker:
-            if buf.startswith(marker, pos):
+            if buf.startswith(marker, i):
                 self.state = _State.REASONING
-                return pos + len(marker)
-            if marker.startswith(buf[pos:]):
-                return pos
+                return i + len(marker)
+            if i == len(buf) or marker.startswith(buf[i:]):
+                return pos  # wait: it may still become the marker
         self.state = _State.CONTENT
         return pos
 
