@@ -23,7 +23,7 @@ demo: $(VENV)/.base
 	$(PY) -m strictcall build-demo $(DEMO)
 
 serve: demo
-	$(VENV)/bin/strictcall serve $(DEMO) --host $(HOST) --port $(PORT)
+	$(VENV)/bin/strictcall serve $(DEMO) --served-model-name strictcall-demo --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

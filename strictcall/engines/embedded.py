@@ -211,14 +211,16 @@ class EmbeddedEngine:
     def _admit(self) -> None:
         while self._waiting and len(self._running) < self.config.max_batch:
             seq = self._waiting.popleft()
+            masks = self._mask_pool.submit(self._masks, [seq])  # overlaps the prefill
             try:
                 cache, logits = self._new_batch_member(seq)
             except Exception as exc:
                 log.exception("prefill failed")
+                masks.result()
                 seq.finish, seq.error = "error", f"prefill failed: {exc}"
                 self._emit(seq, [], "")
                 continue
-            mask = self._masks([seq])
+            mask = masks.result()
             token = self._choose(seq, logits, None if mask is None else mask[0])
             self._accept(seq, token)
             if seq.finish is None:
