@@ -363,8 +363,21 @@ async def _supervise(proc, code: str, limits: SandboxLimits) -> SandboxResult:
                 _kill_group(proc)
                 return
 
+    async def read_until_exit() -> None:
+        # Output ends at EOF, or shortly after the process exits: a descendant that escaped
+        # the kill (no PID namespace) may hold the pipe open, and must not hold the call.
+        reader = asyncio.ensure_future(read_all())
+        waiter = asyncio.ensure_future(proc.wait())
+        try:
+            await asyncio.wait({reader, waiter}, return_when="FIRST_COMPLETED")
+            if not reader.done():
+                await asyncio.wait({reader}, timeout=0.5)
+        finally:
+            reader.cancel()
+            waiter.cancel()
+
     try:
-        await asyncio.wait_for(read_all(), limits.wall_seconds)
+        await asyncio.wait_for(read_until_exit(), limits.wall_seconds)
     except TimeoutError:
         timed_out = True
         _kill_group(proc)

@@ -21,8 +21,8 @@ def free_port() -> int:
 class McpHttp:
     """tests/tools/mcp_server.py over streamable HTTP on a free loopback port."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.address}/mcp"
         self.proc = subprocess.Popen(

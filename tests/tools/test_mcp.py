@@ -74,3 +74,36 @@ def test_a_server_that_is_down_gives_error_results():
 
     result = asyncio.run(main())
     assert result.error and "unavailable" in result.error
+
+
+def test_a_connection_comes_back_when_its_server_does():
+    server = McpHttp()
+
+    async def wait_for(conn, up: bool) -> None:
+        for _ in range(150):
+            if conn.up == up:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the connection did not become {'up' if up else 'down'}")
+
+    async def main():
+        nonlocal server
+        conn = MCPConnection(MCPEndpoint(url=server.url), SchemaLimits(), refresh_seconds=0.5)
+        await conn.start(30)
+        try:
+            assert conn.up
+            server.stop()
+            await wait_for(conn, up=False)  # the next re-list notices
+            failed = await conn.call("add", {"a": 1, "b": 2})
+            server = McpHttp(server.port)
+            await wait_for(conn, up=True)
+            return failed, await conn.call("add", {"a": 1, "b": 2})
+        finally:
+            await conn.close()
+
+    try:
+        failed, ok = asyncio.run(main())
+    finally:
+        server.stop()
+    assert failed.error and "unavailable" in failed.error
+    assert ok.text == "3" and set(ok.details) == set()

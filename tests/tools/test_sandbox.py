@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import time
 from pathlib import Path
 
@@ -149,16 +148,35 @@ def test_processes_it_leaves_behind_die_with_it(kernel):
     if not kernel["pid_namespace"]:
         pytest.skip("no PID namespace here")
     marker = f"strictcall-orphan-{os.getpid()}"
-    code = (
-        "import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        os.setsid()\n"
-        f"        time.sleep(60)  # {marker}\n        os._exit(0)\nprint('left')\n"
-    )
-    limits = SandboxLimits(wall_seconds=3, audit_hook=False)
-    r = run(code, limits)
-    assert r.output.startswith("left")
+    code = f"""
+import os, sys, time
+for _ in range(3):
+    if os.fork() == 0:
+        os.setsid()  # out of the process group the supervisor kills
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(60)", "{marker}"])
+time.sleep(1)
+alive = 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        alive += "{marker}" in open(f"/proc/{{pid}}/cmdline").read()
+    except OSError:
+        pass
+print("alive", alive)
+"""
+    r = run(code, SandboxLimits(wall_seconds=10, audit_hook=False))
+    assert r.output.startswith("alive 3"), r.output
     time.sleep(0.5)
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    assert marker not in ps
+    assert not [cmd for cmd in _command_lines() if marker in cmd]
+
+
+def _command_lines() -> list[str]:
+    lines = []
+    for entry in Path("/proc").iterdir():
+        try:
+            lines.append((entry / "cmdline").read_bytes().decode(errors="replace"))
+        except OSError:
+            continue
+    return lines
 
 
 def test_printing_without_end_is_cut_and_stopped():
