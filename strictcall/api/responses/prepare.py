@@ -197,9 +197,8 @@ async def _tools(turn: Turn, state: AppState) -> None:
                 check_tool(tool.name, tool.parameters, f"{where}.parameters", state),
                 where,
             )
-            fn = {"name": tool.name, "parameters": turn.specs[tool.name].parameters}
-            if tool.description:
-                fn["description"] = tool.description
+            # rendered as the client wrote it, like a chat completion's tools
+            fn = tool.model_dump(exclude_none=True, exclude={"type", "strict"})
             turn.functions.append({"type": "function", "function": fn})
             continue
         if hub is None or (not isinstance(tool, McpTool) and not hub.config.demo):

@@ -21,6 +21,8 @@ from strictcall.api.state import AppState
 
 log = logging.getLogger(__name__)
 
+_FINAL = {"response.completed", "response.incomplete", "response.failed"}
+
 
 async def create_response(req: ResponsesRequest, request: Request, state: AppState):
     turn = await prepare(req, state)
@@ -37,16 +39,20 @@ async def create_response(req: ResponsesRequest, request: Request, state: AppSta
 
 
 async def _stream(run: ResponseRun, state: AppState) -> AsyncIterator[str]:
-    finished = False
+    saved = False
     try:
         async for event in run.events():
+            if event["type"] in _FINAL:
+                _save(run, state)  # stored before the client hears it is done
+                saved = True
             yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
-        finished = True
+        if run.turn.session is not None:
+            await run.turn.session.aclose()
     finally:
         # On a disconnect this runs inside a cancelled task: nothing here may await.
-        if not finished:
+        if not saved:
             run.abort()
-        _save(run, state)
+            _save(run, state)
         if run.turn.session is not None:
             run.turn.session.close_now()
 
