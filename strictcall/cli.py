@@ -48,6 +48,60 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--log-level", default="info")
+    _tools_arguments(p)
+
+
+def _tools_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("server-side tools and the Responses API (docs/tools.md)")
+    g.add_argument(
+        "--tool-server",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="demo (built-in python and browser), host:port or an http(s) URL (an MCP server "
+        "over streamable HTTP), or stdio:COMMAND (an MCP server as a subprocess); "
+        "comma-separated or repeated; LABEL=SPEC names a server",
+    )
+    g.add_argument(
+        "--store",
+        default=os.environ.get("STRICTCALL_STORE") or _default_store(),
+        help="SQLite file for stored responses (previous_response_id); ':memory:' keeps them "
+        "only while the server runs",
+    )
+    g.add_argument(
+        "--max-tool-calls",
+        type=int,
+        default=20,
+        help="server-side tool calls per response: the default and the ceiling",
+    )
+    g.add_argument(
+        "--allow-request-mcp-urls",
+        action="store_true",
+        help="let a request name an MCP server_url that was not configured here",
+    )
+    g.add_argument(
+        "--allow-private-mcp-urls",
+        action="store_true",
+        help="... even on a loopback or private address",
+    )
+    g.add_argument(
+        "--browser-allow-private",
+        action="store_true",
+        help="let the browser tool open loopback and private addresses",
+    )
+    g.add_argument("--tool-timeout", type=float, default=60.0, help="seconds per MCP call")
+    g.add_argument(
+        "--tool-server-refresh", type=float, default=300.0, help="seconds between tool re-lists"
+    )
+    g.add_argument("--python-timeout", type=float, default=30.0, help="wall seconds per run")
+    g.add_argument("--python-memory-mb", type=int, default=1024, help="address space per run")
+
+
+def _default_store() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(base, "strictcall", "responses.sqlite3")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +135,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from strictcall.api.app import create_app
+    from strictcall.api.responses.store import ResponseStore
     from strictcall.api.state import ServerConfig, make_state
     from strictcall.engines.embedded import EmbeddedEngine, EngineConfig
     from strictcall.formats import get_format
@@ -109,10 +164,50 @@ def serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         exclude_tools_when_tool_choice_none=args.exclude_tools_when_tool_choice_none,
     )
+    try:
+        tools = _tool_hub(args)
+    except ValueError as exc:
+        print(f"strictcall: {exc}", file=sys.stderr)
+        return 2
     state = make_state(config, engine, engine.tokenizer, args.model)
+    state.tools = tools
+    state.store = ResponseStore(args.store)
     app = create_app(state)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
     return 0
+
+
+def _tool_hub(args: argparse.Namespace):
+    """The server-side tools from the command line (always a hub: requests get clear 400s)."""
+    import dataclasses
+
+    from strictcall.tools.browser import BrowserConfig
+    from strictcall.tools.hub import ToolHub, ToolsConfig
+    from strictcall.tools.mcp import parse_tool_servers
+    from strictcall.tools.sandbox import SandboxLimits
+
+    demo, endpoints = parse_tool_servers(args.tool_server)
+    if args.max_tool_calls < 0:
+        raise ValueError("--max-tool-calls must be at least 0")
+    sandbox = SandboxLimits()
+    sandbox = dataclasses.replace(
+        sandbox,
+        wall_seconds=args.python_timeout,
+        cpu_seconds=max(1, int(args.python_timeout)),
+        memory_mb=args.python_memory_mb,
+    )
+    config = ToolsConfig(
+        demo=demo,
+        endpoints=tuple(endpoints),
+        allow_request_mcp_urls=args.allow_request_mcp_urls,
+        allow_private_mcp_urls=args.allow_private_mcp_urls,
+        refresh_seconds=args.tool_server_refresh,
+        call_timeout=args.tool_timeout,
+        max_tool_calls=args.max_tool_calls,
+        sandbox=sandbox,
+        browser=BrowserConfig(allow_private=args.browser_allow_private),
+    )
+    return ToolHub(config)
 
 
 if __name__ == "__main__":

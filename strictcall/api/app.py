@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import time
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +20,8 @@ from strictcall.api.errors import (
     unexpected_handler,
     validation_handler,
 )
+from strictcall.api.responses import route as responses
+from strictcall.api.responses.schemas import ResponsesRequest
 from strictcall.api.schemas import ChatCompletionRequest
 from strictcall.api.state import AppState
 
@@ -28,8 +31,14 @@ def create_app(state: AppState) -> FastAPI:
     async def lifespan(_app: FastAPI):
         state.engine.start()
         try:
+            if state.tools is not None:
+                await state.tools.start()
             yield
         finally:
+            if state.tools is not None:
+                await state.tools.close()
+            if state.store is not None:
+                state.store.close()
             state.engine.shutdown()
 
     app = FastAPI(title="strictcall", version=__version__, lifespan=lifespan)
@@ -76,5 +85,23 @@ def create_app(state: AppState) -> FastAPI:
     @app.post("/v1/chat/completions", dependencies=[Depends(authorize)])
     async def chat_completions(body: ChatCompletionRequest, request: Request):
         return await create_chat_completion(body, request, state)
+
+    @app.post("/v1/responses", dependencies=[Depends(authorize)])
+    async def create_response(body: ResponsesRequest, request: Request):
+        return await responses.create_response(body, request, state)
+
+    @app.get("/v1/responses/{response_id}", dependencies=[Depends(authorize)])
+    async def get_response(response_id: str):
+        return await responses.get_response(response_id, state)
+
+    @app.delete("/v1/responses/{response_id}", dependencies=[Depends(authorize)])
+    async def delete_response(response_id: str):
+        return await responses.delete_response(response_id, state)
+
+    @app.get("/v1/responses/{response_id}/input_items", dependencies=[Depends(authorize)])
+    async def input_items(
+        response_id: str, order: Literal["asc", "desc"] = "desc", limit: int = 20
+    ):
+        return await responses.list_input_items(response_id, state, order, limit)
 
     return app

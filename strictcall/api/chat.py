@@ -1,7 +1,8 @@
 """POST /v1/chat/completions: run a plan and answer in OpenAI's exact shape.
 
-Streaming and non-streaming share one path (`_steps`): engine events -> parser deltas. The
-non-streaming answer is the fold of the same deltas, so the two always agree.
+Streaming and non-streaming share one path (`generation_steps`): engine events -> parser
+deltas. The non-streaming answer is the fold of the same deltas, so the two always agree. The
+Responses API (api/responses/) runs its generations through the same path.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class _Step:
+class Step:
     deltas: list[Delta] = field(default_factory=list)
     logprobs: list[TokenLogprob] = field(default_factory=list)
     finish: str | None = None  # stop | length | tool_calls | error
@@ -64,7 +65,7 @@ class _StopScanner:
         return out
 
 
-async def _steps(plan: ChatPlan, handle: RequestHandle) -> AsyncIterator[_Step]:
+async def generation_steps(plan: ChatPlan, handle: RequestHandle) -> AsyncIterator[Step]:
     parser = plan.parser()
     stops = _StopScanner(plan.stop, plan.include_stop)
     called = False
@@ -90,7 +91,7 @@ async def _steps(plan: ChatPlan, handle: RequestHandle) -> AsyncIterator[_Step]:
         return out, False
 
     async for event in handle:
-        step = _Step(prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens)
+        step = Step(prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens)
         step.logprobs = event.logprobs or []
         deltas = parser.feed(event.text) if event.text else []
         if event.finish_reason is not None:
@@ -122,11 +123,12 @@ def _calls_survive(parser) -> bool:
     return parser.calls > parser.malformed
 
 
-async def create_chat_completion(req: ChatCompletionRequest, request: Request, state: AppState):
-    plan = await asyncio.to_thread(build_plan, req, state)
+async def submit_plan(plan: ChatPlan, state: AppState, grammar_param: str) -> RequestHandle:
+    """Hand a plan to the engine; its refusals become OpenAI errors (`grammar_param` is the
+    request field an invalid grammar came from)."""
     loop = asyncio.get_running_loop()
     try:
-        handle = await asyncio.to_thread(state.engine.submit, plan.generation, loop)
+        return await asyncio.to_thread(state.engine.submit, plan.generation, loop)
     except EngineOverloaded:
         raise APIError(
             "The server is busy; retry shortly.",
@@ -136,10 +138,14 @@ async def create_chat_completion(req: ChatCompletionRequest, request: Request, s
             headers={"Retry-After": "1"},
         ) from None
     except EngineError as exc:
-        param = exc.param
-        if exc.code == "invalid_grammar":
-            param = "structured_outputs" if req.structured_outputs else "response_format"
+        param = grammar_param if exc.code == "invalid_grammar" else exc.param
         raise APIError(str(exc), param=param, code=exc.code) from None
+
+
+async def create_chat_completion(req: ChatCompletionRequest, request: Request, state: AppState):
+    plan = await asyncio.to_thread(build_plan, req, state)
+    grammar_param = "structured_outputs" if req.structured_outputs else "response_format"
+    handle = await submit_plan(plan, state, grammar_param)
     created = int(time.time())
     if req.stream:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
@@ -153,10 +159,10 @@ async def create_chat_completion(req: ChatCompletionRequest, request: Request, s
 async def _complete(plan: ChatPlan, handle: RequestHandle, created: int, request: Request):
     deltas: list[Delta] = []
     logprobs: list[TokenLogprob] = []
-    last = _Step()
+    last = Step()
     watcher = asyncio.create_task(_abort_on_disconnect(request, plan))
     try:
-        async for step in _steps(plan, handle):
+        async for step in generation_steps(plan, handle):
             deltas += step.deltas
             logprobs += step.logprobs
             last = step
@@ -235,7 +241,7 @@ async def _sse(
     finished = False
     try:
         yield chunk({"role": "assistant", "content": ""})
-        async for step in _steps(plan, handle):
+        async for step in generation_steps(plan, handle):
             pending_logprobs += step.logprobs
             usage = _usage(step) if continuous else None
             for d in step.deltas:
@@ -296,7 +302,7 @@ def _delta_body(d: Delta, out_index: dict[int, int]) -> dict | None:
     return None
 
 
-def _usage(step: _Step) -> dict:
+def _usage(step: Step) -> dict:
     return {
         "prompt_tokens": step.prompt_tokens,
         "completion_tokens": step.completion_tokens,

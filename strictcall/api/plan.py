@@ -5,9 +5,9 @@ Every refusal here names the field at fault; nothing the client sent is ignored 
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from strictcall.api.errors import APIError
@@ -16,6 +16,7 @@ from strictcall.api.state import AppState
 from strictcall.chat.render import Prompt, TemplateError, render
 from strictcall.engines.base import GenerationRequest, SamplingParams
 from strictcall.formats import ConstraintSpec, ToolSpec
+from strictcall.formats.constraint import TOOL_NAME
 from strictcall.formats.parser import StreamParser
 from strictcall.formats.types import openai_call_id
 from strictcall.grammar.response_format import (
@@ -23,11 +24,8 @@ from strictcall.grammar.response_format import (
     from_response_format,
     from_structured_outputs,
 )
-from strictcall.grammar.schema import SchemaError, check_schema, normalize_parameters
+from strictcall.grammar.schema import SchemaError, check_tool_parameters
 
-# OpenAI allows letters, digits, `_` and `-` (64 at most); `.` is accepted too, as real tool
-# sets (BFCL's `math.factorial`) use it.
-TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 
 
@@ -56,6 +54,32 @@ class ChatPlan:
             in_reasoning=self.prompt.in_reasoning,
             new_id=fmt.new_id if fmt is not None else openai_call_id,
         )
+
+
+@dataclass
+class PlanInput:
+    """What one generation needs, whichever API asked for it (chat completions, responses).
+
+    `tools` are what the grammar lets the model call; `render_tools` are the tool objects the
+    chat template shows (OpenAI chat shape), which may be more than may be called now.
+    `sampling.max_tokens == 0` means "the rest of the context".
+    """
+
+    messages: list[dict[str, Any]]
+    sampling: SamplingParams
+    tools: tuple[ToolSpec, ...] = ()
+    render_tools: list[dict[str, Any]] | None = None
+    mode: str = "none"
+    named: str | None = None
+    parallel: bool = True
+    content: str | None = None  # a Lark rule for the answer (response_format)
+    template_kwargs: dict[str, Any] = field(default_factory=dict)
+    stop: list[str] = field(default_factory=list)
+    include_stop: bool = False
+    logprobs: bool = False
+    skip_special_tokens: bool = True
+    id_prefix: str = "chatcmpl"
+    messages_param: str = "messages"  # the request field errors about the prompt name
 
 
 def _refuse_unsupported(req: ChatCompletionRequest) -> None:
@@ -174,22 +198,18 @@ def _check_tools(req: ChatCompletionRequest, state: AppState) -> tuple[ToolSpec,
                 code="duplicate_tool_name",
             )
         seen.add(fn.name)
-        parameters = fn.parameters
-        try:
-            if parameters is not None:
-                check_schema(parameters, state.config.schema_limits)
-                if parameters.get("type", "object") != "object":
-                    raise SchemaError(
-                        "type", "#", "tool parameters must be a JSON Schema of type object"
-                    )
-            specs.append(ToolSpec(fn.name, normalize_parameters(parameters)))
-        except SchemaError as exc:
-            raise APIError(
-                f"Invalid schema for tool {fn.name!r}: {exc}",
-                param=f"{param}.parameters",
-                code="invalid_tool_schema",
-            ) from None
+        specs.append(check_tool(fn.name, fn.parameters, f"{param}.parameters", state))
     return tuple(specs)
+
+
+def check_tool(name: str, parameters: Any, param: str, state: AppState) -> ToolSpec:
+    """A client's tool schema as the grammar will enforce it, or a 400 naming `param`."""
+    try:
+        return ToolSpec(name, check_tool_parameters(parameters, state.config.schema_limits))
+    except SchemaError as exc:
+        raise APIError(
+            f"Invalid schema for tool {name!r}: {exc}", param=param, code="invalid_tool_schema"
+        ) from None
 
 
 def _tool_choice(req: ChatCompletionRequest, tools: tuple[ToolSpec, ...]) -> tuple[str, str | None]:
@@ -222,18 +242,7 @@ def _content_rule(req: ChatCompletionRequest) -> str | None:
     return None
 
 
-def _sampling(req: ChatCompletionRequest, state: AppState, prompt_len: int) -> SamplingParams:
-    limit = state.engine.max_model_len
-    if prompt_len >= limit:
-        raise APIError(
-            f"This model's maximum context length is {limit} tokens. However, your messages "
-            f"resulted in {prompt_len} tokens. Please reduce the length of the messages.",
-            param="messages",
-            code="context_length_exceeded",
-        )
-    max_tokens = req.max_completion_tokens or req.max_tokens
-    if max_tokens is None:
-        max_tokens = limit - prompt_len
+def _sampling(req: ChatCompletionRequest, state: AppState) -> SamplingParams:
     bias: dict[int, float] = {}
     for key, value in (req.logit_bias or {}).items():
         if not key.lstrip("-").isdigit() or not 0 <= int(key) < state.engine.vocab:
@@ -243,7 +252,7 @@ def _sampling(req: ChatCompletionRequest, state: AppState, prompt_len: int) -> S
         bias[int(key)] = value
     temperature = 1.0 if req.temperature is None else req.temperature
     return SamplingParams(
-        max_tokens=max_tokens,
+        max_tokens=req.max_completion_tokens or req.max_tokens or 0,
         temperature=temperature,
         top_p=1.0 if req.top_p is None else req.top_p,
         top_k=max(req.top_k or 0, 0),
@@ -259,6 +268,20 @@ def _sampling(req: ChatCompletionRequest, state: AppState, prompt_len: int) -> S
     )
 
 
+def _fit_context(sampling: SamplingParams, state: AppState, prompt_len: int, param: str):
+    limit = state.engine.max_model_len
+    if prompt_len >= limit:
+        raise APIError(
+            f"This model's maximum context length is {limit} tokens. However, your messages "
+            f"resulted in {prompt_len} tokens. Please reduce the length of the messages.",
+            param=param,
+            code="context_length_exceeded",
+        )
+    if sampling.max_tokens:
+        return sampling
+    return dataclasses.replace(sampling, max_tokens=limit - prompt_len)
+
+
 def _stops(req: ChatCompletionRequest) -> list[str]:
     stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
     if len(stop) > 16:
@@ -270,76 +293,103 @@ def _stops(req: ChatCompletionRequest) -> list[str]:
 
 def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
     _refuse_unsupported(req)
-    if req.model not in state.model_names:
+    check_model(req.model, state)
+    _check_messages(req.messages)
+    tools = _check_tools(req, state)
+    mode, named = _tool_choice(req, tools)
+    content = _content_rule(req)
+    stops = _stops(req)
+    sampling = _sampling(req, state)
+
+    show_tools = tools and not (mode == "none" and state.config.exclude_tools_when_tool_choice_none)
+    kwargs = dict(req.chat_template_kwargs or {})
+    if req.reasoning_effort is not None:
+        kwargs.setdefault("reasoning_effort", req.reasoning_effort)
+    return make_plan(
+        PlanInput(
+            messages=req.messages,
+            sampling=sampling,
+            tools=tools,
+            render_tools=[t.model_dump(exclude_none=True) for t in req.tools or []]
+            if show_tools
+            else None,
+            mode=mode,
+            named=named,
+            parallel=req.parallel_tool_calls is not False,
+            content=content,
+            template_kwargs=kwargs,
+            stop=stops,
+            include_stop=bool(req.include_stop_str_in_output),
+            logprobs=bool(req.logprobs),
+            skip_special_tokens=req.skip_special_tokens is not False,
+        ),
+        state,
+    )
+
+
+def check_model(model: str, state: AppState) -> None:
+    if model not in state.model_names:
         raise APIError(
-            f"The model '{req.model}' does not exist.",
+            f"The model '{model}' does not exist.",
             status=404,
             param="model",
             code="model_not_found",
         )
-    _check_messages(req.messages)
-    tools = _check_tools(req, state)
-    mode, named = _tool_choice(req, tools)
-    if tools and state.fmt is None:
+
+
+def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
+    """Render the prompt, fit it in the context and build the grammar: the shared half."""
+    if inp.tools and state.fmt is None:
         raise APIError(
             "This server could not tell which tool-call format the model uses, so it cannot "
             "accept tools; restart it with --tool-format NAME (see `strictcall formats`).",
             param="tools",
             code="tool_format_unknown",
         )
-    content = _content_rule(req)
-    stops = _stops(req)
-
-    show_tools = tools and not (mode == "none" and state.config.exclude_tools_when_tool_choice_none)
-    kwargs = dict(req.chat_template_kwargs or {})
-    if req.reasoning_effort is not None:
-        kwargs.setdefault("reasoning_effort", req.reasoning_effort)
     try:
         prompt = render(
             state.tokenizer,
-            req.messages,
-            [t.model_dump(exclude_none=True) for t in req.tools or []] if show_tools else None,
+            inp.messages,
+            inp.render_tools or None,
             reasoning=state.reasoning,
-            template_kwargs=kwargs,
+            template_kwargs=inp.template_kwargs,
         )
     except TemplateError as exc:
-        raise APIError(str(exc), param="messages", code="template_error") from None
-    sampling = _sampling(req, state, len(prompt.ids))
+        raise APIError(str(exc), param=inp.messages_param, code="template_error") from None
+    sampling = _fit_context(inp.sampling, state, len(prompt.ids), inp.messages_param)
 
     grammar = None
-    if state.fmt is not None and (tools or content is not None):
+    if state.fmt is not None and (inp.tools or inp.content is not None):
         spec = ConstraintSpec(
-            tools=tools,
-            mode=mode,  # type: ignore[arg-type]
-            named=named,
-            parallel=req.parallel_tool_calls is not False,
+            tools=inp.tools,
+            mode=inp.mode,  # type: ignore[arg-type]
+            named=inp.named,
+            parallel=inp.parallel,
             reasoning=state.reasoning is not None,
             in_reasoning=prompt.in_reasoning,
-            content=content,
+            content=inp.content,
             special_tokens=state.tokenizer.special_tokens,
         )
         grammar = state.fmt.grammar(spec)
-    elif content is not None:
-        grammar = f"start: answer\nanswer: {content}\n"
+    elif inp.content is not None:
+        grammar = f"start: answer\nanswer: {inp.content}\n"
 
-    request_id = f"chatcmpl-{uuid.uuid4().hex}"
+    request_id = f"{inp.id_prefix}-{uuid.uuid4().hex}"
     generation = GenerationRequest(
         request_id=request_id,
         prompt_ids=prompt.ids,
         sampling=sampling,
         grammar=grammar,
-        hidden_token_ids=state.hidden_token_ids
-        if req.skip_special_tokens is not False
-        else frozenset(),
+        hidden_token_ids=state.hidden_token_ids if inp.skip_special_tokens else frozenset(),
     )
     return ChatPlan(
         request_id=request_id,
         prompt=prompt,
         generation=generation,
-        tool_names={t.name for t in tools},
-        mode=mode,
-        stop=stops,
-        include_stop=bool(req.include_stop_str_in_output),
-        logprobs=bool(req.logprobs),
+        tool_names={t.name for t in inp.tools},
+        mode=inp.mode,
+        stop=inp.stop,
+        include_stop=inp.include_stop,
+        logprobs=inp.logprobs,
         state=state,
     )

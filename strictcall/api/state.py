@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from strictcall.chat.render import template_has_reasoning
 from strictcall.chat.tokenizer import ModelTokenizer
@@ -11,6 +12,10 @@ from strictcall.formats import Format, get_format
 from strictcall.formats.detect import detect_format
 from strictcall.formats.syntax import Reasoning
 from strictcall.grammar.schema import SchemaLimits
+
+if TYPE_CHECKING:
+    from strictcall.api.responses.store import ResponseStore
+    from strictcall.tools.hub import ToolHub
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,8 @@ class AppState:
     reasoning: Reasoning | None  # reasoning markers the model's template uses
     model_names: tuple[str, ...]
     hidden_token_ids: frozenset[int]
+    tools: ToolHub | None = None  # server-side tools (--tool-server)
+    store: ResponseStore | None = None  # stored responses (--store)
 
     @property
     def served_name(self) -> str:

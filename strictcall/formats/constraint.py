@@ -10,6 +10,7 @@ tool_choice is a grammar, not a hope (DESIGN idea 2):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,6 +25,10 @@ from strictcall.grammar.lark import (
 from strictcall.grammar.schema import styled
 
 Mode = Literal["auto", "none", "required", "named"]
+
+# OpenAI allows letters, digits, `_` and `-` (64 at most); `.` is accepted too, as real tool
+# sets (BFCL's `math.factorial`, the built-in `browser.search`) use it.
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 # Whitespace a model may put between its reasoning and a forced call.
 _GAP = r"/[ \t\r\n]{1,4}/"

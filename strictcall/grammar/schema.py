@@ -153,6 +153,18 @@ def _check_compiles(schema_json: str) -> None:
     raise SchemaError(keyword, "", f"cannot be enforced: {first_line}")
 
 
+def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -> dict:
+    """A tool's `parameters` checked (enforceable, of type object) and normalised.
+
+    Raises SchemaError. One rule for every source of tools: clients, MCP servers, built-ins.
+    """
+    if parameters is not None:
+        check_schema(parameters, limits)
+        if parameters.get("type", "object") != "object":
+            raise SchemaError("type", "#", "tool parameters must be a JSON Schema of type object")
+    return normalize_parameters(parameters)
+
+
 def normalize_parameters(parameters: Any) -> dict:
     """The schema a tool's arguments are generated against.
 
