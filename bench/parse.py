@@ -132,13 +132,15 @@ class ReparseBaseline:
     """One delta the way per-model parsers did it: everything from the accumulated text."""
 
     def __init__(self, trigger: str):
-        self.trigger = trigger
+        self.trigger = trigger  # "" for a family without a call marker: the whole text
         self.sent = ""
 
     def step(self, accumulated: str) -> str:
-        if accumulated.count(self.trigger) == 0:
-            return accumulated
-        portion = accumulated.split(self.trigger)[-1]
+        portion = accumulated
+        if self.trigger:
+            if accumulated.count(self.trigger) == 0:
+                return accumulated
+            portion = accumulated.split(self.trigger)[-1]
         start = portion.find("{")
         obj = partial_json(portion[start:]) if start >= 0 else None
         if not isinstance(obj, dict):
@@ -160,7 +162,7 @@ def _common_prefix(a: str, b: str) -> str:
 
 def time_baseline(fmt: Format, pieces: list[str]) -> tuple[list[int], list[int]]:
     """(positions, ns): the re-parse cost at evenly spaced delta indexes."""
-    assert fmt.syntax is not None
+    trigger = fmt.syntax.trigger if fmt.syntax is not None else ""
     ends = []
     total = 0
     for piece in pieces:
@@ -172,7 +174,7 @@ def time_baseline(fmt: Format, pieces: list[str]) -> tuple[list[int], list[int]]
     costs = []
     clock = time.perf_counter_ns
     for k in positions:
-        baseline = ReparseBaseline(fmt.syntax.trigger)
+        baseline = ReparseBaseline(trigger)
         if k > 0:
             baseline.step(text[: ends[k - 1]])  # what was sent before this delta
         accumulated = text[: ends[k]]
