@@ -1,0 +1,186 @@
+"""The summary tables in bench/README.md, rebuilt from bench/results/*.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS, ROOT
+
+README = ROOT / "README.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _parse(d: dict[str, Any]) -> str:
+    rows = []
+    for r in d["rows"]:
+        ours, base = r["ours"], r["baseline"]
+        per_delta = ours["per_delta_ns"]
+        rows.append(
+            [
+                r["format"],
+                f"{r['size'] // 1024} KB",
+                f"{r['deltas']:,}",
+                f"{per_delta['median'] / 1e3:.2f} / {per_delta['p99'] / 1e3:.2f}",
+                f"{ours['late_over_early']:.2f}",
+                f"{ours['ns_per_byte']:.0f}",
+                f"{base['per_delta_ns']['median'] / 1e3:,.0f}",
+                f"{base['ns_per_byte']:,.0f}",
+                f"**x{r['baseline_over_ours_total']:,.0f}**",
+            ]
+        )
+    return _table(
+        [
+            "format",
+            "arguments",
+            "deltas",
+            "µs per delta, median / p99",
+            "late / early deltas",
+            "ns per byte",
+            "re-parse µs per delta (median)",
+            "re-parse ns per byte",
+            "re-parse / strictcall",
+        ],
+        rows,
+    )
+
+
+def _grammar(d: dict[str, Any]) -> str:
+    rows = []
+    for r in d["rows"]:
+        if r["mode"] != "required":
+            continue
+        rows.append(
+            [
+                f"{r['vocab']:,}",
+                r["format"],
+                str(r["tools"]),
+                f"{r['schema_cpu_ms']:.1f}",
+                f"{r['lark_cpu_ms']:.1f}",
+                f"{r['compile_cpu_ms']:.1f}",
+                f"{r['mask_cpu_ms']:.2f}",
+                f"**{r['first_mask_cpu_ms']:.1f}** ({r['first_mask_ms']:.1f})",
+                f"{r['warm_first_mask_cpu_ms']:.1f}",
+                f"{r['mask_per_token_us']:.0f} / {r['mask_per_token_p99_us']:.0f}",
+            ]
+        )
+    return _table(
+        [
+            "vocab",
+            "format",
+            "tools",
+            "schema check",
+            "Lark",
+            "LLMatcher",
+            "first mask",
+            "time to first mask (wall)",
+            "same tools again",
+            "then per mask, µs median / p99",
+        ],
+        rows,
+    )
+
+
+def _decode(d: dict[str, Any]) -> str:
+    rows = []
+    for m in d["models"]:
+        s = m["summary"]
+        ok = "yes" if s["ratio_median"] >= s["target"] else "no"
+        rows.append(
+            [
+                f"{m['model']} ({m['hidden_size']}-dim, {m['layers']} layers, "
+                f"{m['parameters'] / 1e6:.1f}M params)",
+                f"{m['vocab']:,}",
+                f"{s['plain_tokens_per_s']:.1f}",
+                f"{s['grammar_tokens_per_s']:.1f}",
+                f"**{s['ratio_median']:.3f}** ({s['ratio_p25']:.3f}-{s['ratio_p75']:.3f})",
+                f"**{s['cpu_ratio_median']:.3f}**",
+                f"{s['plain_cpu_ms_per_token']:.2f} / {s['grammar_cpu_ms_per_token']:.2f}",
+                f"{s['grammar_ms_per_token']['mask_compute_overlapped']:.2f} / "
+                f"{s['grammar_ms_per_token']['mask_wait']:.2f}",
+                ok,
+            ]
+        )
+    return _table(
+        [
+            "model",
+            "vocab",
+            "plain tok/s",
+            "grammar tok/s",
+            "ratio, median of pairs (IQR)",
+            "CPU-time ratio",
+            "CPU ms/token plain / grammar",
+            "mask ms/token computed / waited for",
+            ">= 0.97 (wall)",
+        ],
+        rows,
+    )
+
+
+def _concurrency(d: dict[str, Any]) -> str:
+    rows = []
+    for m in d["models"]:
+        for side in ("plain", "grammar"):
+            cells = [f"{x['decode_tokens_per_s']:,.1f} (x{x['ratio_to_c1']:.2f})" for x in m[side]]
+            cpu = " / ".join(f"{x['cpu_ms_per_token']:.2f}" for x in m[side])
+            rows.append([m["model"], side, *cells, cpu])
+    levels = [f"c={c}: tok/s (vs c=1)" for c in d["levels"]]
+    cpu_head = "CPU ms per token at " + " / ".join(f"c={c}" for c in d["levels"])
+    return _table(["model", "side", *levels, cpu_head], rows)
+
+
+def _machine(d: dict[str, Any]) -> str:
+    m = d["machine"]
+    load = ", ".join(f"{x:.1f}" for x in m.get("load_average") or [])
+    return (
+        f"{m['cpu_count']} CPUs ({m['cpu']}), load average {load} when it started; "
+        f"torch {m['torch']} ({m['torch_threads']} thread), llguidance {m['llguidance']}, "
+        f"transformers {m['transformers']}; {d['when']}"
+    )
+
+
+def tables() -> str:
+    parts = []
+    sections = (
+        ("parse", "Streaming parse cost per delta (4-character deltas)", _parse),
+        (
+            "grammar",
+            "Grammar build per request, BFCL tools, tool_choice required (CPU ms; wall in "
+            "parentheses)",
+            _grammar,
+        ),
+        ("decode", "Tokens/s with and without the grammar (concurrency 1)", _decode),
+        ("concurrency", "Tokens/s at concurrency 1, 4, 16 (while all are decoding)", _concurrency),
+    )
+    for name, title, fmt in sections:
+        d = _load(name)
+        if d is None:
+            parts.append(f"#### {title}\n\nnot run yet: `python -m bench {name}`")
+            continue
+        parts.append(
+            f"#### {title}\n\n{fmt(d)}\n\n![{name}](results/{name}.png)\n\n<sub>{_machine(d)}</sub>"
+        )
+    return "\n\n".join(parts)
+
+
+def update(readme: Path = README) -> None:
+    text = readme.read_text()
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    readme.write_text(f"{head}{START}\n{tables()}\n{END}{tail}")
+
+
+if __name__ == "__main__":
+    update()
