@@ -38,6 +38,7 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
     p.add_argument("--max-model-len", type=int, help="context length (prompt + completion)")
     p.add_argument("--max-num-seqs", type=int, default=16, help="sequences decoded together")
+    p.add_argument("--threads", type=int, help="torch threads on CPU (default: all cores but one)")
     p.add_argument(
         "--max-queue", type=int, default=256, help="requests in flight before new ones get 503"
     )
@@ -156,6 +157,7 @@ def serve(args: argparse.Namespace) -> int:
             max_queue=args.max_queue,
             chat_template=args.chat_template,
             trust_remote_code=args.trust_remote_code,
+            threads=args.threads,
         )
     )
     config = ServerConfig(

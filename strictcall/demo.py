@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -182,6 +184,7 @@ def build_tiny_model(
         "hidden_size": hidden_size,
         "layers": layers,
     }
+    stamp = json.loads(json.dumps(stamp))  # as it reads back from disk (tuples become lists)
     stamp_file = out / "strictcall-tiny.json"
     if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
         return out
@@ -207,13 +210,22 @@ def build_tiny_model(
     )
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
     GenerationConfig(
         eos_token_id=[tokenizer.eos_token_id],
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
-    ).save_pretrained(out)
-    stamp_file.write_text(json.dumps(stamp, indent=2))
+    ).save_pretrained(tmp)
+    (tmp / stamp_file.name).write_text(json.dumps(stamp, indent=2))
+    # Another process may be building the same model: whoever renames first wins, and
+    # nobody ever reads a half-written directory.
+    if out.exists():
+        shutil.rmtree(out, ignore_errors=True)
+    try:
+        tmp.rename(out)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out

@@ -86,10 +86,16 @@ class RowSampler:
             probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
         if p.min_p > 0.0:
             probs = probs.masked_fill(probs < p.min_p * probs.max(), 0.0)
-        total = probs.sum()
+        # Inverse-CDF draw: one cumsum and a binary search. torch.multinomial costs ~30x more
+        # on a 150k vocabulary (bench/README.md). Masked tokens have probability exactly 0 and
+        # can never be the first index whose cumulative mass exceeds the draw.
+        cdf = torch.cumsum(probs, dim=-1)
+        total = cdf[-1]
         if not torch.isfinite(total) or total <= 0:
             return int(torch.argmax(row).item())
-        return int(torch.multinomial(probs / total, 1, generator=self.generator).item())
+        u = torch.rand(1, generator=self.generator, dtype=cdf.dtype) * total
+        index = int(torch.searchsorted(cdf, u, right=True).item())
+        return min(index, cdf.shape[0] - 1)
 
 
 def bitmask_to_bool(bitmask: np.ndarray, vocab: int) -> torch.Tensor:

@@ -105,37 +105,57 @@ def _depth(schema: Any) -> int:
 
 
 def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
-    """Raise SchemaError unless `schema` is valid JSON Schema that the grammar can enforce."""
+    """Raise SchemaError unless `schema` is valid JSON Schema that the grammar can enforce.
+
+    Results are cached by the schema's text: clients send the same tools request after request.
+    """
     limits = limits or SchemaLimits()
     if not isinstance(schema, dict):
         raise SchemaError("type", "#", "a JSON Schema must be an object")
-    if len(json.dumps(schema)) > limits.max_bytes:
+    text = json.dumps(schema, sort_keys=True)
+    if len(text) > limits.max_bytes:
         raise SchemaError("$", "#", f"schema is larger than {limits.max_bytes} bytes")
-    if _depth(schema) > limits.max_depth:
-        raise SchemaError("$", "#", f"schema nests deeper than {limits.max_depth} levels")
-    for sub, path in _walk(schema):
-        for key in sub:
-            if key in UNSUPPORTED:
-                raise SchemaError(key, path, "this keyword cannot be enforced by the grammar")
-    _check_metaschema(schema)
-    _check_compiles(json.dumps(schema, sort_keys=True))
+    problem = _check_cached(text, limits.max_depth)
+    if problem is not None:
+        raise SchemaError(*problem)
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_cached(text: str, max_depth: int) -> tuple[str, str, str] | None:
+    schema = json.loads(text)
+    try:
+        if _depth(schema) > max_depth:
+            raise SchemaError("$", "#", f"schema nests deeper than {max_depth} levels")
+        for sub, path in _walk(schema):
+            for key in sub:
+                if key in UNSUPPORTED:
+                    raise SchemaError(key, path, "this keyword cannot be enforced by the grammar")
+        _check_metaschema(schema)
+        _check_compiles(text)
+    except SchemaError as exc:
+        return exc.keyword, exc.path, exc.detail
+    return None
+
+
+@functools.cache
+def _meta_validator(cls: type) -> Any:
+    """One metaschema validator per draft (building one costs more than using it)."""
+    return cls(cls.META_SCHEMA)
 
 
 def _check_metaschema(schema: dict) -> None:
-    validator = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        keyword = str(exc.validator) if exc.validator else "$"
-        field = next((p for p in reversed(exc.path) if isinstance(p, str)), keyword)
-        where = "#" + "".join(f"/{_escape_pointer(p)}" for p in exc.path)
-        raise SchemaError(str(field), where, f"invalid schema: {exc.message}") from None
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    error = jsonschema.exceptions.best_match(_meta_validator(cls).iter_errors(schema))
+    if error is not None:
+        keyword = str(error.validator) if error.validator else "$"
+        field = next((p for p in reversed(error.path) if isinstance(p, str)), keyword)
+        where = "#" + "".join(f"/{_escape_pointer(p)}" for p in error.path)
+        raise SchemaError(str(field), where, f"invalid schema: {error.message}") from None
 
 
 _UNIMPLEMENTED = re.compile(r'Unimplemented keys: \["([^"]+)"')
 
 
-@functools.lru_cache(maxsize=4096)
 def _check_compiles(schema_json: str) -> None:
     grammar = llguidance.LLMatcher.grammar_from_json_schema(schema_json)
     message = llguidance.LLMatcher.validate_grammar(grammar)
