@@ -47,7 +47,7 @@ class ChatPlan:
         fmt = self.state.fmt
         # no tools were offered (or none may be called): nothing is read as a call
         callable_tools = fmt is not None and bool(self.tool_names) and self.mode != "none"
-        syntax = fmt.syntax if callable_tools else None
+        syntax = fmt.syntaxes if callable_tools else None
         reasoning = self.state.reasoning
         return StreamParser(
             syntax,
@@ -301,6 +301,7 @@ def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
             [t.model_dump(exclude_none=True) for t in req.tools or []] if show_tools else None,
             reasoning=state.reasoning,
             template_kwargs=kwargs,
+            call_id=state.fmt.prompt_call_id if state.fmt is not None else None,
         )
     except TemplateError as exc:
         raise APIError(str(exc), param="messages", code="template_error") from None
