@@ -273,3 +273,47 @@ def test_spellings_the_parser_reads_are_not_free_text(fmt_name, other_spelling, 
     for mode in ("auto", "none"):
         grammar = fmt.grammar(ConstraintSpec(tools=SPECS, mode=mode))
         assert not accepts(lltok, grammar, other_spelling), mode
+
+
+# ---- marker soup --------------------------------------------------------------------------
+SOUP = {
+    "mistral": [
+        "[TOOL_CALLS]",
+        "[ARGS]",
+        "[",
+        "]",
+        "{",
+        "}",
+        '"name": ',
+        '"f"',
+        ", ",
+        "f",
+        " ",
+        '"',
+    ],
+    "llama3_json": [
+        "{",
+        "}",
+        '"name": ',
+        '"f"',
+        "; ",
+        '"parameters": ',
+        "<|python_tag|>",
+        " ",
+        "x",
+    ],
+    "granite": ["<|tool_call|>", "<tool_call>", "[", "]", '{"name": "f", "arguments": {}}', ", "],
+    "granite-20b-fc": ["<function_call>", " ", '{"name": "f", "arguments": {}}', "\n", "x", "{"],
+    "internlm": ["<|action_start|>", "<|plugin|>", "\n", '{"name": "f", "parameters": {}}', "{"],
+}
+
+
+@pytest.mark.parametrize("fmt_name", SOUP)
+def test_random_marker_soup_never_raises_and_reads_the_same_however_chunked(fmt_name):
+    rng = random.Random(fmt_name)
+    for _ in range(200):
+        text = "".join(rng.choice(SOUP[fmt_name]) for _ in range(rng.randint(1, 12)))
+        whole = read(fmt_name, text)
+        chars = read(fmt_name, text, [1] * len(text))
+        assert (whole.content, calls(whole)) == (chars.content, calls(chars)), text
+        assert all(isinstance(args, dict) for _, args in calls(whole))
