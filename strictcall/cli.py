@@ -27,7 +27,19 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="accepted for vLLM compatibility; tool calling is always on",
     )
-    p.add_argument("--chat-template", help="a chat template file overriding the model's own")
+    p.add_argument(
+        "--chat-template",
+        help="a chat template overriding the model's own: a file, or the name of one shipped "
+        "with strictcall (e.g. 'mistral'; `strictcall formats` lists them)",
+    )
+    p.add_argument(
+        "--tool-parser-plugin",
+        action="append",
+        default=[],
+        metavar="FILE.py",
+        help="a Python file that registers tool formats (strictcall.formats.register); "
+        "then select one with --tool-format NAME",
+    )
     p.add_argument("--served-model-name", help="the model name clients use")
     p.add_argument(
         "--api-key",
@@ -112,14 +124,19 @@ def main(argv: list[str] | None = None) -> int:
     _serve_parser(sub)
     demo = sub.add_parser("build-demo", help="build the tiny demo model (once) into DIR")
     demo.add_argument("dir")
-    sub.add_parser("formats", help="list the tool-call formats")
+    formats = sub.add_parser("formats", help="list the tool-call formats and shipped templates")
+    formats.add_argument("--tool-parser-plugin", action="append", default=[], metavar="FILE.py")
     args = parser.parse_args(argv)
 
     if args.command == "formats":
-        from strictcall.formats import format_names, get_format
+        from strictcall.chat.shipped import shipped_templates
+        from strictcall.formats import format_names, get_format, load_plugin
 
+        for plugin in args.tool_parser_plugin:
+            load_plugin(plugin)
         for name in format_names():
             print(f"{name:16s} {get_format(name).description}")
+        print("\nshipped chat templates (--chat-template NAME): " + ", ".join(shipped_templates()))
         return 0
     if args.command == "build-demo":
         from strictcall.demo import build_tiny_model
@@ -133,20 +150,30 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    import uvicorn
+    from strictcall.chat.shipped import read_template
+    from strictcall.formats import get_format, load_plugin
 
-    from strictcall.api.app import create_app
-    from strictcall.api.responses.store import ResponseStore
-    from strictcall.api.state import ServerConfig, make_state
-    from strictcall.engines.embedded import EmbeddedEngine, EngineConfig
-    from strictcall.formats import get_format
-
+    try:  # check the flags before loading anything heavy
+        for plugin in args.tool_parser_plugin:
+            load_plugin(plugin)
+        if args.chat_template:
+            read_template(args.chat_template)
+    except (OSError, ValueError) as exc:
+        print(f"strictcall: {exc}", file=sys.stderr)
+        return 2
     if args.tool_format != "auto":
         try:
             get_format(args.tool_format)
         except KeyError as exc:
             print(f"strictcall: {exc.args[0]}", file=sys.stderr)
             return 2
+    import uvicorn
+
+    from strictcall.api.app import create_app
+    from strictcall.api.responses.store import ResponseStore
+    from strictcall.api.state import ServerConfig, make_state
+    from strictcall.engines.embedded import EmbeddedEngine, EngineConfig
+
     engine = EmbeddedEngine(
         EngineConfig(
             model=args.model,

@@ -45,7 +45,7 @@ class ChatPlan:
         fmt = self.state.fmt
         # no tools were offered (or none may be called): nothing is read as a call
         callable_tools = fmt is not None and bool(self.tool_names) and self.mode != "none"
-        syntax = fmt.syntax if callable_tools else None
+        syntax = fmt.syntaxes if callable_tools else None
         reasoning = self.state.reasoning
         return StreamParser(
             syntax,
@@ -353,6 +353,7 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
             inp.render_tools or None,
             reasoning=state.reasoning,
             template_kwargs=inp.template_kwargs,
+            call_id=state.fmt.prompt_call_id if state.fmt is not None else None,
         )
     except TemplateError as exc:
         raise APIError(str(exc), param=inp.messages_param, code="template_error") from None

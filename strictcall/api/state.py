@@ -59,18 +59,15 @@ def make_state(config: ServerConfig, engine, tokenizer: ModelTokenizer, model: s
                 "could not tell the tool-call format from the chat template; requests with "
                 "tools will be refused until the server is started with --tool-format NAME"
             )
-        else:
-            log.info("tool-call format: %s (detected from the chat template)", fmt.name)
     else:
         fmt = get_format(config.tool_format)
         log.info("tool-call format: %s", fmt.name)
+    if fmt is not None:  # the generation this model writes (Mistral v1/v2/v3, ...)
+        fmt = fmt.for_model(tokenizer.chat_template, set(tokenizer.special_tokens))
     reasoning = None
     if fmt is not None and template_has_reasoning(tokenizer.chat_template, fmt.reasoning):
         reasoning = fmt.reasoning
-    markers: list[str] = []
-    if fmt is not None and fmt.syntax is not None:
-        s = fmt.syntax
-        markers += [s.section_start, s.call_start, s.call_end, s.separator, s.section_end]
+    markers = fmt.markers() if fmt is not None else []
     if reasoning is not None:
         markers += [reasoning.start, reasoning.end]
     hidden = frozenset(tokenizer.control_ids - marker_token_ids(tokenizer, markers))

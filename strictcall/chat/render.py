@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,15 +25,21 @@ class Prompt:
     in_reasoning: bool  # the prompt ends inside an opened reasoning block
 
 
-def template_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def template_messages(
+    messages: list[dict[str, Any]], call_id: Callable[[str], str] | None = None
+) -> list[dict[str, Any]]:
     """OpenAI messages in the shape chat templates expect.
 
     Templates iterate over tool-call arguments as a mapping (`arguments | tojson`, `items()`),
-    while OpenAI sends a JSON string: decode it. Text content parts are joined.
+    while OpenAI sends a JSON string: decode it. Text content parts are joined. `call_id`
+    rewrites call ids (on calls and on tool results alike) for families whose templates
+    accept only one shape of id (Mistral: 9 alphanumerics).
     """
     out = []
     for message in messages:
         m = dict(message)
+        if call_id is not None and isinstance(m.get("tool_call_id"), str):
+            m["tool_call_id"] = call_id(m["tool_call_id"])
         content = m.get("content")
         if isinstance(content, list):
             m["content"] = "".join(p.get("text", "") for p in content if isinstance(p, dict))
@@ -40,6 +47,8 @@ def template_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             calls = []
             for call in m["tool_calls"]:
                 call = dict(call)
+                if call_id is not None and isinstance(call.get("id"), str):
+                    call["id"] = call_id(call["id"])
                 fn = dict(call.get("function") or {})
                 args = fn.get("arguments")
                 if isinstance(args, str):
@@ -59,11 +68,12 @@ def render(
     *,
     reasoning: Reasoning | None = None,
     template_kwargs: dict[str, Any] | None = None,
+    call_id: Callable[[str], str] | None = None,
 ) -> Prompt:
     kwargs = dict(template_kwargs or {})
     try:
         text = tokenizer.hf.apply_chat_template(
-            template_messages(messages),
+            template_messages(messages, call_id),
             tools=tools or None,
             chat_template=tokenizer.chat_template,
             add_generation_prompt=True,

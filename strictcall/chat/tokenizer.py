@@ -8,6 +8,8 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, GenerationConfig, PreTrainedTokenizerBase
 
+from strictcall.chat.shipped import read_template
+
 log = logging.getLogger(__name__)
 
 
@@ -36,10 +38,11 @@ def load_tokenizer(
 ) -> ModelTokenizer:
     """Load from a local directory or a Hugging Face repo id.
 
-    `chat_template` (a file path or the template text) overrides the model's own.
+    `chat_template` (a file path, the name of a template shipped with strictcall, or the
+    template text) overrides the model's own.
     """
     hf = AutoTokenizer.from_pretrained(model, trust_remote_code=trust_remote_code)
-    template = _read_template(chat_template) if chat_template else hf.chat_template
+    template = read_template(chat_template) if chat_template else hf.chat_template
     if isinstance(template, dict):  # several named templates: the default one
         template = template.get("default") or next(iter(template.values()))
     if not template:
@@ -49,15 +52,6 @@ def load_tokenizer(
     control = frozenset(int(i) for i, tok in hf.added_tokens_decoder.items() if tok.special)
     control |= frozenset(int(i) for i in hf.all_special_ids)
     return ModelTokenizer(hf, template, eos, special, control)
-
-
-def _read_template(value: str | Path) -> str:
-    path = Path(value)
-    if path.exists():
-        return path.read_text()
-    if "{%" in str(value) or "{{" in str(value):
-        return str(value)
-    raise FileNotFoundError(f"chat template {value} does not exist")
 
 
 def _eos_ids(model: str, hf: PreTrainedTokenizerBase, trust_remote_code: bool) -> list[int]:

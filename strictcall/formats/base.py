@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from strictcall.formats.constraint import ConstraintSpec, build_grammar
@@ -43,6 +43,12 @@ class Format:
 
     Families whose calls are markers around a body need nothing but the declaration; families
     with a shape of their own (pythonic, Harmony) override `stream` and `grammar`.
+
+    `syntax` is what the grammar makes the model write; `variants` are other spellings the
+    family is known to produce, which the parser reads too (and free text may not contain).
+    `pick` chooses, for one model, which of them it writes (families whose generations differ:
+    Mistral); `prompt_call_id` rewrites earlier-turn call ids into the shape the family's chat
+    templates require.
     """
 
     name: str
@@ -51,6 +57,31 @@ class Format:
     aliases: tuple[str, ...] = ()
     description: str = ""
     new_id: IdFactory = field(default=openai_call_id, compare=False)
+    variants: tuple[CallSyntax, ...] = ()
+    pick: Callable[[str, Collection[str]], CallSyntax] | None = field(default=None, compare=False)
+    prompt_call_id: Callable[[str], str] | None = field(default=None, compare=False)
+
+    @property
+    def syntaxes(self) -> tuple[CallSyntax, ...]:
+        """Every syntax the parser reads, the canonical one first."""
+        first = (self.syntax,) if self.syntax is not None else ()
+        return first + tuple(v for v in self.variants if v != self.syntax)
+
+    def for_model(self, template: str, special_tokens: Collection[str]) -> Format:
+        """This format as one model writes it (its chat template and vocabulary tell which
+        generation): the grammar writes that syntax, the parser still reads every one."""
+        if self.pick is None:
+            return self
+        chosen = self.pick(template, special_tokens)
+        if chosen == self.syntax:
+            return self
+        others = tuple(s for s in self.syntaxes if s != chosen)
+        return replace(self, syntax=chosen, variants=others)
+
+    def markers(self) -> list[str]:
+        """Every call marker the format writes or reads (kept visible in the output)."""
+        out = [m for s in self.syntaxes for m in s.markers()]
+        return [m for m in dict.fromkeys(out) if m.strip()]
 
     def stream(
         self,
@@ -61,7 +92,7 @@ class Format:
     ) -> StreamParser:
         """An incremental parser: `.feed(text)` and `.close()` each return a list of deltas."""
         return StreamParser(
-            self.syntax,
+            self.syntaxes,
             self.reasoning if reasoning else None,
             tools=tool_names(tools),
             in_reasoning=in_reasoning,
@@ -89,4 +120,4 @@ class Format:
 
     def grammar(self, spec: ConstraintSpec) -> str | None:
         """Lark grammar enforcing `spec` in this family's own syntax (None: unconstrained)."""
-        return build_grammar(self.syntax, self.reasoning, spec)
+        return build_grammar(self.syntax, self.reasoning, spec, self.syntaxes[1:])

@@ -105,9 +105,12 @@ class JsonValueScanner:
 class _JsonObjectParser(BodyParser):
     """`{"name": "f", "arguments": {...}}` with keys in any order."""
 
-    def __init__(self, name_key: str, args_keys: tuple[str, ...]):
-        self.name_key = name_key
-        self.args_keys = args_keys
+    def __init__(self, body: JsonObjectBody):
+        self.name_key = body.name_key
+        self.args_keys = (body.args_key, *body.aliases)
+        self.args_required = body.args_required
+        self.string_args = body.string_args
+        self.decoded: str | None = None  # arguments the model wrote as a JSON string
         self.name = None
         self.done = False
         self.error = None
@@ -187,10 +190,26 @@ class _JsonObjectParser(BodyParser):
             return
         if self.name is None:
             self.error = "no tool name"
-        elif self.args is not None and not isinstance(_loads(self.args.text()), dict):
+        elif self.args is None:
+            if self.args_required:
+                self.error = "no arguments"
+            else:
+                self.done = True
+        elif self._quoted():
+            value = _loads(self.args.text())
+            if isinstance(value, str) and isinstance(_loads(value), dict):
+                self.decoded = value
+                self.done = True
+            else:
+                self.error = "arguments are not a JSON object"
+        elif not isinstance(_loads(self.args.text()), dict):
             self.error = "arguments are not a JSON object"
         else:
             self.done = True
+
+    def _quoted(self) -> bool:
+        """Arguments written as a JSON string (some models encode the object twice)."""
+        return self.string_args and self.args is not None and self.args.text().startswith('"')
 
     def close(self) -> None:
         if self.scanner is not None and self.scanner.scalar:
@@ -199,14 +218,16 @@ class _JsonObjectParser(BodyParser):
         super().close()
 
     def take_arguments(self) -> str:
-        if self.args is not None:
+        if self.args is not None and not self._quoted():
             return self.args.take()
         if self.done and not self.gave_empty:  # no arguments key: an empty object, once
             self.gave_empty = True
-            return "{}"
+            return self.arguments_json()
         return ""
 
     def arguments_json(self) -> str:
+        if self.decoded is not None:
+            return self.decoded
         return self.args.text() if self.args is not None else "{}"
 
 
@@ -222,12 +243,18 @@ class JsonObjectBody(Body):
     """A JSON object holding the name and the arguments.
 
     `args_key` is the key the grammar writes; the parser also accepts `aliases` (models of the
-    Llama family write "parameters" or "arguments" interchangeably).
+    Llama family write "parameters" or "arguments" interchangeably). `args_required`: an
+    object without arguments is not a call (where calls have no marker, a bare `{"name": ..}`
+    is more likely an answer). `string_args`: also read arguments written as a JSON string
+    holding the object (Mistral models sometimes encode them twice).
     """
 
     name_key: str = "name"
     args_key: str = "arguments"
     aliases: tuple[str, ...] = field(default=())
+    args_required: bool = False
+    string_args: bool = False
+    lead = "{"
 
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
         head = "{" + json.dumps(self.name_key) + ": " + json.dumps(name)
@@ -235,7 +262,7 @@ class JsonObjectBody(Body):
         return f"{literal(head)} {args_rule} {literal('}')}"
 
     def parser(self) -> BodyParser:
-        return _JsonObjectParser(self.name_key, (self.args_key, *self.aliases))
+        return _JsonObjectParser(self)
 
     def render(self, name: str, arguments: str) -> str:
         name_key, args_key = json.dumps(self.name_key), json.dumps(self.args_key)
@@ -247,8 +274,11 @@ class _NamedJsonParser(BodyParser):
 
     def __init__(self, body: NamedJsonBody):
         self.prefix = body.name_prefix.strip()
-        self.suffix = body.name_suffix.strip()
+        self.suffixes = {s.strip() for s in (body.name_suffix, *body.alt_name_suffixes)}
+        self.suffix = ""  # the one being matched
         self.after = body.args_suffix.strip()
+        self.args_optional = body.args_optional
+        self.gave_empty = False
         self.name = None
         self.done = False
         self.error = None
@@ -269,11 +299,16 @@ class _NamedJsonParser(BodyParser):
                 continue
             ch = text[pos]
             if self.stage in ("prefix", "suffix", "after"):
-                marker = {"prefix": self.prefix, "suffix": self.suffix, "after": self.after}
-                target = marker[self.stage]
                 if self.matched == 0 and ch.isspace():
                     pos += 1
                     continue
+                if self.stage == "suffix" and self.matched == 0:
+                    if not self._pick_suffix(ch):
+                        break
+                    if self.stage == "args":
+                        continue
+                marker = {"prefix": self.prefix, "suffix": self.suffix, "after": self.after}
+                target = marker[self.stage]
                 if target[self.matched] != ch:
                     self.error = f"expected {target!r}"
                     break
@@ -298,8 +333,20 @@ class _NamedJsonParser(BodyParser):
                 self.error = "expected a tool name"
                 break
             self.name = "".join(self.name_chars)
-            self.stage = "suffix" if self.suffix else "args"
+            self.stage = "suffix" if self.suffixes != {""} else "args"
         return pos
+
+    def _pick_suffix(self, ch: str) -> bool:
+        """Which of the accepted name suffixes follows (the empty one when `{` does)."""
+        if ch == "{" and "" in self.suffixes:
+            self.stage = "args"
+            return True
+        found = [s for s in self.suffixes if s and s[0] == ch]
+        if len(found) != 1:
+            self.error = "expected " + " or ".join(repr(s or "{") for s in sorted(self.suffixes))
+            return False
+        self.suffix = found[0]
+        return True
 
     def _advance(self) -> None:
         if self.stage == "prefix":
@@ -318,20 +365,53 @@ class _NamedJsonParser(BodyParser):
         else:
             self.done = True
 
+    def close(self) -> None:
+        # a bare name at the end: a call without arguments (a number is not a name)
+        name = "".join(self.name_chars)
+        bare = self.stage in ("name", "suffix") and self.matched == 0
+        if self.args_optional and bare and (name[:1].isalpha() or name[:1] == "_"):
+            self.name = name
+            self.done = True
+        super().close()
+
     def take_arguments(self) -> str:
+        if not self.args.started and self.done:
+            if self.gave_empty:
+                return ""
+            self.gave_empty = True
+            return "{}"
         return self.args.take()
 
     def arguments_json(self) -> str:
-        return self.args.text()
+        return self.args.text() if self.args.started else "{}"
 
 
 @dataclass(frozen=True)
 class NamedJsonBody(Body):
-    """`name_prefix NAME name_suffix {arguments} args_suffix`."""
+    """`name_prefix NAME name_suffix {arguments} args_suffix`.
+
+    The grammar writes `name_suffix`; the parser also accepts `alt_name_suffixes` in its place
+    ("" for none: Mistral writes `name[ARGS]{..}` or `name{..}` by generation).
+    `args_optional`: a bare name ending the output is a call without arguments.
+    """
 
     name_prefix: str = ""
     name_suffix: str = ""
     args_suffix: str = ""
+    alt_name_suffixes: tuple[str, ...] = ()
+    args_optional: bool = False
+
+    @property
+    def lead(self) -> str:  # type: ignore[override]
+        return self.name_prefix.strip()
+
+    def starts(self, ch: str) -> bool:
+        if self.lead:
+            return ch == self.lead[0]
+        return _NAME_CHARS.match(ch) is not None
+
+    def markers(self) -> tuple[str, ...]:
+        return (self.name_prefix, self.name_suffix, self.args_suffix, *self.alt_name_suffixes)
 
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
         head = text_rule(self.name_prefix + name + self.name_suffix, special_tokens)

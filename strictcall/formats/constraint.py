@@ -11,13 +11,14 @@ tool_choice is a grammar, not a hope (DESIGN idea 2):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from strictcall.formats.syntax import CallSyntax, Reasoning
 from strictcall.grammar.lark import (
     free_text_regex,
+    is_special,
     json_rule,
     lazy_until_regex,
     text_rule,
@@ -71,10 +72,33 @@ class _Lark:
         return "\n".join(self.rules) + "\n"
 
 
+@dataclass(frozen=True)
+class _Reserved:
+    """What free text must not hold, so the parser never reads a call the grammar did not
+    check: anywhere, every trigger the parser reacts to; at the start of the answer, the leads
+    of syntaxes that count only there."""
+
+    anywhere: tuple[str, ...] = ()
+    leading: tuple[str, ...] = ()
+
+
+def _reserved(syntaxes: Sequence[CallSyntax]) -> _Reserved:
+    anywhere = tuple(dict.fromkeys(s.trigger for s in syntaxes if not s.at_start))
+    leading = tuple(dict.fromkeys(s.lead for s in syntaxes if s.at_start))
+    return _Reserved(anywhere, leading)
+
+
 def build_grammar(
-    syntax: CallSyntax | None, reasoning: Reasoning | None, spec: ConstraintSpec
+    syntax: CallSyntax | None,
+    reasoning: Reasoning | None,
+    spec: ConstraintSpec,
+    variants: Sequence[CallSyntax] = (),
 ) -> str | None:
-    """Lark for the request, or None when the output is unconstrained."""
+    """Lark for the request, or None when the output is unconstrained.
+
+    `syntax` is what the model writes; `variants` are other spellings the parser also reads,
+    kept out of free text like the syntax's own trigger.
+    """
     use_tools = bool(spec.tools) and syntax is not None
     think = reasoning if spec.reasoning else None
     if not use_tools and spec.content is None:
@@ -84,10 +108,10 @@ def build_grammar(
     if spec.mode in ("required", "named") and not use_tools:
         raise ValueError(f"tool_choice {spec.mode!r} needs tools")
 
+    reserved = _reserved([syntax, *variants]) if use_tools and syntax is not None else _Reserved()
     if not use_tools or spec.mode == "none":
-        # the trigger stays unreachable even when spelled in ordinary tokens
-        triggers = [syntax.trigger] if use_tools and syntax is not None else []
-        answer = g.add("answer", _content_rule(g, spec, triggers))
+        # the triggers stay unreachable even when spelled in ordinary tokens
+        answer = g.add("answer", _content_rule(g, spec, reserved))
     else:
         assert syntax is not None
         tools = spec.tools
@@ -97,7 +121,7 @@ def build_grammar(
                 raise ValueError(f"no tool named {spec.named!r}")
         parallel = spec.parallel and spec.mode != "named"
         if spec.mode == "auto":
-            answer = _auto_answer(g, syntax, tools, parallel, spec, tokens)
+            answer = _auto_answer(g, syntax, tools, parallel, spec, tokens, reserved)
         else:
             part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
             answer = g.add("answer", f"GAP? {part}" if think else part)
@@ -112,10 +136,10 @@ def build_grammar(
     return g.text()
 
 
-def _content_rule(g: _Lark, spec: ConstraintSpec, triggers: list[str]) -> str:
+def _content_rule(g: _Lark, spec: ConstraintSpec, reserved: _Reserved) -> str:
     if spec.content is not None:
         return g.add("content", spec.content)
-    return g.add("TEXT", free_text_regex(triggers))
+    return g.add("TEXT", free_text_regex(reserved.anywhere, reserved.leading))
 
 
 def _auto_answer(
@@ -125,19 +149,21 @@ def _auto_answer(
     parallel: bool,
     spec: ConstraintSpec,
     tokens: dict[str, int],
+    reserved: _Reserved,
 ) -> str:
     trigger = syntax.trigger
-    content = _content_rule(g, spec, [trigger])
-    if spec.content is not None:
-        # a response format governs the answer: either that, or calls alone
+    content = _content_rule(g, spec, reserved)
+    if spec.content is not None or syntax.at_start:
+        # a response format governs the answer, or calls may only open it: text or calls
         part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
         return g.add("answer", f"{content} | {part}")
-    if trigger in tokens:
+    if is_special(trigger, tokens):
         part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
         return g.add("answer", f"{content} | {content} {part}")
     # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
     # trigger, so the lexer never has to take back text it already gave to content.
-    head = g.add("head[lazy]", lazy_until_regex(trigger))
+    others = [t for t in reserved.anywhere if t not in trigger]
+    head = g.add("head[lazy]", lazy_until_regex(trigger, others, reserved.leading))
     rest = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=True)
     return g.add("answer", f"{content} | {head} {rest}")
 

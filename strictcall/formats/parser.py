@@ -7,16 +7,17 @@ delta is held back. The concatenated output is the same however the text is chun
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum, auto
 
-from strictcall.formats.syntax import BodyParser, CallSyntax, Reasoning
+from strictcall.formats.syntax import Body, BodyParser, CallSyntax, Reasoning
 from strictcall.formats.types import Delta, IdFactory, openai_call_id
 
 
 class _State(Enum):
     START = auto()  # nothing but whitespace seen yet
     REASONING = auto()
+    LEAD = auto()  # the answer's first characters: a call syntax that counts only here?
     CONTENT = auto()
     OPENING = auto()  # matching markers between the trigger and the first body
     BODY = auto()
@@ -39,41 +40,44 @@ class _PartsMatcher:
     """Matches one of several marker sequences, whitespace allowed before each marker.
 
     Candidates keep their index (an empty candidate never matches), so callers can tell
-    which one matched.
+    which one matched. With `follows`, a candidate whose markers are matched also needs the
+    next non-space character to start its body (that character is not consumed): this is how
+    syntaxes sharing a trigger are told apart.
     """
 
-    def __init__(self, candidates: list[list[str]]):
+    def __init__(self, candidates: list[list[str]], follows: list[Body] | None = None):
         self.candidates = candidates
-        self.alive = [i for i, c in enumerate(candidates) if c]
-        self.part = 0  # which marker of the sequence
-        self.offset = 0  # characters matched in that marker
+        self.follows = follows
+        self.alive = [i for i, c in enumerate(candidates) if c or follows is not None]
+        # per candidate: which marker of its sequence, characters matched in that marker
+        self.at = {i: (0, 0) for i in self.alive}
 
     def feed(self, text: str, pos: int) -> tuple[int, int | None]:
         """Advance; return (pos, result): result is a candidate index, -1 (no match) or None."""
         while pos < len(text):
             ch = text[pos]
-            if self.offset == 0 and ch.isspace():
-                pos += 1
-                continue
-            survivors = [
-                i
-                for i in self.alive
-                if self.part < len(self.candidates[i])
-                and self.candidates[i][self.part][self.offset] == ch
-            ]
+            survivors = []
+            for i in self.alive:
+                seq = self.candidates[i]
+                part, offset = self.at[i]
+                if offset == 0 and ch.isspace():
+                    survivors.append(i)
+                elif part == len(seq):  # markers done: does the body start here?
+                    assert self.follows is not None
+                    if self.follows[i].starts(ch):
+                        return pos, i
+                elif seq[part][offset] == ch:
+                    offset += 1
+                    if offset == len(seq[part]):
+                        part, offset = part + 1, 0
+                        if part == len(seq) and self.follows is None:
+                            return pos + 1, i
+                    self.at[i] = (part, offset)
+                    survivors.append(i)
             if not survivors:
                 return pos, -1
             self.alive = survivors
             pos += 1
-            self.offset += 1
-            finished = [i for i in survivors if self.offset == len(self.candidates[i][self.part])]
-            for i in finished:
-                if self.part + 1 == len(self.candidates[i]):
-                    return pos, i
-            if finished:  # a marker ended: continue with the sequences it belongs to
-                self.alive = finished
-                self.part += 1
-                self.offset = 0
         return pos, None
 
 
@@ -105,11 +109,15 @@ class _Emitter:
 
 
 class StreamParser:
-    """Incremental parser for one generation. Use `feed(text)` per delta, then `close()`."""
+    """Incremental parser for one generation. Use `feed(text)` per delta, then `close()`.
+
+    `syntax` is one call syntax or several (a family's canonical one first, then the other
+    spellings it is known to write); the parser reads any of them.
+    """
 
     def __init__(
         self,
-        syntax: CallSyntax | None,
+        syntax: CallSyntax | Sequence[CallSyntax] | None,
         reasoning: Reasoning | None = None,
         *,
         tools: set[str] | None = None,
@@ -117,7 +125,12 @@ class StreamParser:
         new_id: IdFactory = openai_call_id,
         check_arguments: Callable[[str, str], str | None] | None = None,
     ):
-        self.syntax = syntax
+        if syntax is None:
+            syntax = ()
+        elif isinstance(syntax, CallSyntax):
+            syntax = (syntax,)
+        self.syntaxes = tuple(syntax)
+        self.syntax = self.syntaxes[0] if self.syntaxes else None  # the one being read
         self.reasoning = reasoning
         self.tools = tools
         self.new_id = new_id
@@ -127,7 +140,12 @@ class StreamParser:
         self.state = _State.REASONING if in_reasoning and reasoning else _State.START
         self.content = _Emitter()
         self.thought = _Emitter("\n", "\n")
-        self.triggers = [syntax.trigger] if syntax else []
+        # markers that start a section anywhere, longest first (it wins a tie)
+        triggers = {s.trigger for s in self.syntaxes if not s.at_start}
+        self.triggers = sorted(triggers, key=len, reverse=True)
+        self.leading = [s for s in self.syntaxes if s.at_start]  # count only at the start
+        self.candidates: list[CallSyntax] = []  # syntaxes the opening being matched may be
+        self.looked = 0  # characters of the answer's start already looked at (LEAD)
         self.raw: list[str] = []  # text of the tool section/call being read, for fallback
         self.matcher: _PartsMatcher | None = None
         self.body: BodyParser | None = None
@@ -158,7 +176,7 @@ class StreamParser:
         self.closed = True
         rest, self.buf = self.buf, ""
         state = self.state
-        if state in (_State.START, _State.CONTENT):
+        if state in (_State.START, _State.LEAD, _State.CONTENT):
             self._content(rest)
         elif state is _State.REASONING:
             self._reasoning(rest)
@@ -226,8 +244,12 @@ class StreamParser:
                 return i + len(marker)
             if i == len(buf) or marker.startswith(buf[i:]):
                 return pos  # wait: it may still become the marker
-        self.state = _State.CONTENT
+        self._answer()
         return pos
+
+    def _answer(self) -> None:
+        """The answer begins (after any reasoning)."""
+        self.state = _State.LEAD if self.leading else _State.CONTENT
 
     def _on_reasoning(self, pos: int) -> int:
         assert self.reasoning is not None
@@ -237,41 +259,71 @@ class StreamParser:
             self._reasoning(self.buf[pos:i])
             self.thought.held = ""
             self.content = _Emitter("\n")
-            self.state = _State.CONTENT
+            self._answer()
             return i + len(end)
         stop = len(self.buf) - _partial_suffix(self.buf[pos:], [end])
         self._reasoning(self.buf[pos:stop])
         return stop
+
+    def _on_lead(self, pos: int) -> int:
+        """Does a syntax that counts only here open the answer? Nothing is consumed until that
+        is decided; `looked` keeps each character from being looked at twice."""
+        if self.matcher is None:
+            sequences = [[s.trigger, *s.opening_parts()] if s.trigger else [] for s in self.leading]
+            self.matcher = _PartsMatcher(sequences, [s.body for s in self.leading])
+        new, result = self.matcher.feed(self.buf, pos + self.looked)
+        self.looked = new - pos
+        if result is None:
+            return pos
+        self.matcher, self.looked = None, 0
+        if result < 0:
+            self.state = _State.CONTENT  # it reads everything from `pos` again
+            return pos
+        self.syntax = self.leading[result]
+        self.raw = [self.buf[pos:new]]
+        self._begin_call()
+        return new
 
     def _on_content(self, pos: int) -> int:
         buf = self.buf
         if not self.triggers:
             self._content(buf[pos:])
             return len(buf)
-        best = -1
-        for trigger in self.triggers:
-            i = buf.find(trigger, pos)
+        best, trigger = -1, ""
+        for t in self.triggers:
+            i = buf.find(t, pos)
             if i >= 0 and (best < 0 or i < best):
-                best = i
+                best, trigger = i, t
         if best < 0:
             stop = len(buf) - _partial_suffix(buf[pos:], self.triggers)
             self._content(buf[pos:stop])
             return stop
         self._content(buf[pos:best])
-        assert self.syntax is not None
-        trigger = self.syntax.trigger
+        if any(len(t) > len(trigger) and t.startswith(buf[best:]) for t in self.triggers):
+            return best  # a longer trigger may still be coming
         self.raw = [trigger]
+        self.candidates = [s for s in self.syntaxes if not s.at_start and s.trigger == trigger]
         end = best + len(trigger)
-        opening = self.syntax.opening_parts()
-        if opening:
+        if len(self.candidates) == 1:
+            self.syntax = self.candidates[0]
+            opening = self.syntax.opening_parts()
+            if not opening:
+                self._begin_call()
+                return end
             self.matcher = _PartsMatcher([opening])
-            self.state = _State.OPENING
         else:
-            self._begin_call()
+            self.matcher = _PartsMatcher(
+                [s.opening_parts() for s in self.candidates], [s.body for s in self.candidates]
+            )
+        self.state = _State.OPENING
         return end
 
     def _on_opening(self, pos: int) -> int:
-        return self._match(pos, on_match=lambda _i: self._begin_call(), on_miss=self._fail)
+        def matched(i: int) -> None:
+            self.syntax = self.candidates[i]
+            self._begin_call()
+
+        return self._match(pos, on_match=matched, on_miss=self._fail)
 
     def _on_body(self, pos: int) -> int:
         body = self.body
@@ -319,12 +371,12 @@ class StreamParser:
         return new
 
     def _trailing(self, _rest: str) -> None:
-        """A complete call is followed by something else: that text is content."""
+        """A complete call is followed by something else: that text is content (with the
+        whitespace before it; only whitespace that ends the output is dropped)."""
         text = "".join(self.raw)
         self.raw = []
         self.state = _State.CONTENT
-        if text.strip():
-            self._content(text)
+        self._content(text)
 
     def _begin_call(self) -> None:
         assert self.syntax is not None
@@ -386,6 +438,7 @@ class StreamParser:
 _HANDLERS: dict[_State, Callable[[StreamParser, int], int | None]] = {
     _State.START: StreamParser._on_start,
     _State.REASONING: StreamParser._on_reasoning,
+    _State.LEAD: StreamParser._on_lead,
     _State.CONTENT: StreamParser._on_content,
     _State.OPENING: StreamParser._on_opening,
     _State.BODY: StreamParser._on_body,

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from strictcall.formats.base import Format
-from strictcall.formats.hermes import HERMES
+import importlib.util
+import sys
+from pathlib import Path
 
-_BUILTIN: tuple[Format, ...] = (HERMES,)
+from strictcall.formats.base import Format
+from strictcall.formats.granite import GRANITE
+from strictcall.formats.granite_fc import GRANITE_20B_FC
+from strictcall.formats.hermes import HERMES
+from strictcall.formats.internlm import INTERNLM
+from strictcall.formats.llama3 import LLAMA3_JSON
+from strictcall.formats.mistral import MISTRAL
+
+_BUILTIN: tuple[Format, ...] = (
+    HERMES,
+    MISTRAL,
+    LLAMA3_JSON,
+    GRANITE,
+    GRANITE_20B_FC,
+    INTERNLM,
+)
 
 _FORMATS: dict[str, Format] = {}
 _ALIASES: dict[str, str] = {}
@@ -33,6 +49,28 @@ def get_format(name: str) -> Format:
 
 def format_names() -> list[str]:
     return sorted(_FORMATS)
+
+
+def load_plugin(path: str | Path) -> list[str]:
+    """Run a Python file that registers formats with `register` (vLLM's
+    `--tool-parser-plugin`); return the names it added."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"tool parser plugin {path} does not exist")
+    before = set(_FORMATS)
+    spec = importlib.util.spec_from_file_location(f"strictcall_plugin_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"tool parser plugin {path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ValueError(f"tool parser plugin {path} failed: {exc!r}") from exc
+    added = sorted(set(_FORMATS) - before)
+    if not added:
+        raise ValueError(f"tool parser plugin {path} registered no format (call register())")
+    return added
 
 
 for _fmt in _BUILTIN:

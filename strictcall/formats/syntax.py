@@ -53,6 +53,10 @@ class BodyParser(ABC):
 class Body(ABC):
     """How one call's name and arguments are written."""
 
+    # Text every body of this kind begins with ("" when it varies). A call syntax without a
+    # start marker (`CallSyntax.at_start`) is recognised by it.
+    lead: str = ""
+
     @abstractmethod
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
         """Lark for one call to tool `name` whose arguments are the rule `args_rule`."""
@@ -64,6 +68,14 @@ class Body(ABC):
     def render(self, name: str, arguments: str) -> str:
         """One call in canonical form (`arguments` is compact JSON text)."""
 
+    def starts(self, ch: str) -> bool:
+        """Can a body begin with `ch`? Tells apart syntaxes that share a start marker."""
+        return not self.lead or ch == self.lead[0]
+
+    def markers(self) -> tuple[str, ...]:
+        """Marker texts inside the body (kept visible when they are special tokens)."""
+        return ()
+
 
 @dataclass(frozen=True)
 class CallSyntax:
@@ -71,6 +83,14 @@ class CallSyntax:
 
     `section_start`/`section_end` wrap all calls of a turn (empty when there is no wrapper);
     `call_start`/`call_end` wrap each call; `separator` goes between two calls.
+
+    The trigger (where content ends and calls begin) is the first whitespace-separated word of
+    the opening; `trigger_marker` names it when the opening writes it glued to what follows
+    (Mistral's `[TOOL_CALLS][`), so the parser still accepts whitespace after it.
+
+    `at_start`: calls count only at the very start of the answer (after any reasoning). Such a
+    syntax may have no start marker at all: the body's own `lead` (Llama 3's `{`) is then the
+    trigger, and it is part of the body.
     """
 
     body: Body
@@ -79,21 +99,43 @@ class CallSyntax:
     separator: str = ""
     section_start: str = ""
     section_end: str = ""
+    trigger_marker: str = ""
+    at_start: bool = False
+
+    def __post_init__(self) -> None:
+        opening = self._opening().strip()
+        if self.trigger_marker and not opening.startswith(self.trigger_marker):
+            raise ValueError(f"the opening {opening!r} does not start with the trigger")
+        if not opening and not (self.at_start and self.body.lead):
+            raise ValueError("a call syntax needs a start marker (or at_start and a body lead)")
+
+    def _opening(self) -> str:
+        return self.section_start + " " + self.call_start
 
     @property
     def trigger(self) -> str:
-        """The first marker of a tool section: where content ends and calls begin."""
-        opening = (self.section_start + " " + self.call_start).split()
-        if not opening:
-            raise ValueError("a call syntax needs a start marker")
-        return opening[0]
+        """The first marker of a tool section ("" when the body itself starts it)."""
+        if self.trigger_marker:
+            return self.trigger_marker
+        opening = self._opening().split()
+        return opening[0] if opening else ""
+
+    @property
+    def lead(self) -> str:
+        """What the first piece of a tool section starts with: the trigger or the body."""
+        return self.trigger or self.body.lead
 
     def opening_parts(self) -> list[str]:
         """Markers after the trigger up to the first body."""
-        return (self.section_start + " " + self.call_start).split()[1:]
+        opening = self._opening().strip()
+        return opening[len(self.trigger) :].split()
 
     def next_call_parts(self) -> list[str]:
         return (self.separator + " " + self.call_start).split()
+
+    def markers(self) -> tuple[str, ...]:
+        pieces = (self.section_start, self.call_start, self.call_end, self.separator)
+        return (*pieces, self.section_end, *self.body.markers())
 
 
 def parts(text: str) -> list[str]:

@@ -43,6 +43,33 @@ def token_ref(token_id: int) -> str:
     return f"<[{token_id}]>"
 
 
+def split_special(text: str, special_tokens: Mapping[str, int]) -> list[str | int]:
+    """`text` cut into plain strings and ids of the special tokens spelled in it."""
+    parts: list[str | int] = []
+    names = sorted((t for t in special_tokens if t and t in text), key=len, reverse=True)
+    i = 0
+    pending: list[str] = []
+    while i < len(text):
+        hit = next((t for t in names if text.startswith(t, i)), None)
+        if hit is None:
+            pending.append(text[i])
+            i += 1
+            continue
+        if pending:
+            parts.append("".join(pending))
+            pending = []
+        parts.append(special_tokens[hit])
+        i += len(hit)
+    if pending:
+        parts.append("".join(pending))
+    return parts
+
+
+def is_special(text: str, special_tokens: Mapping[str, int]) -> bool:
+    """`text` is made of special tokens only (a model cannot spell it as ordinary text)."""
+    return bool(text) and all(isinstance(p, int) for p in split_special(text, special_tokens))
+
+
 def text_rule(text: str, special_tokens: Mapping[str, int]) -> str:
     """Lark for `text`, where any substring that is a single special token becomes that token.
 
@@ -51,38 +78,33 @@ def text_rule(text: str, special_tokens: Mapping[str, int]) -> str:
     """
     if not text:
         return '""'
-    parts: list[str] = []
-    names = sorted((t for t in special_tokens if t and t in text), key=len, reverse=True)
-    i = 0
-    pending = []
-    while i < len(text):
-        hit = next((t for t in names if text.startswith(t, i)), None)
-        if hit is None:
-            pending.append(text[i])
-            i += 1
-            continue
-        if pending:
-            parts.append(literal("".join(pending)))
-            pending = []
-        parts.append(token_ref(special_tokens[hit]))
-        i += len(hit)
-    if pending:
-        parts.append(literal("".join(pending)))
-    return " ".join(parts)
+    return " ".join(
+        token_ref(p) if isinstance(p, int) else literal(p)
+        for p in split_special(text, special_tokens)
+    )
 
 
-def free_text_regex(excluded: Iterable[str]) -> str:
-    """Terminal body for free text that never contains any of `excluded` spelled out."""
+def _exclusions(excluded: Iterable[str], leading: Iterable[str]) -> str:
+    out = ""
     words = sorted({w for w in excluded if w})
-    if not words:
-        return r"/(?s:.*)/"
-    alternatives = "|".join(regex_escape(w) for w in words)
-    return rf"/(?s:.*)/ & ~/(?s:.*)({alternatives})(?s:.*)/"
+    if words:
+        out += rf" & ~/(?s:.*)({'|'.join(regex_escape(w) for w in words)})(?s:.*)/"
+    leads = sorted({w for w in leading if w})
+    if leads:
+        out += rf" & ~/\s*({'|'.join(regex_escape(w) for w in leads)})(?s:.*)/"
+    return out
 
 
-def lazy_until_regex(marker: str) -> str:
-    """Regex for a lazy lexeme: any text up to and including the first `marker`."""
-    return rf"/(?s:.*){regex_escape(marker)}/"
+def free_text_regex(excluded: Iterable[str], leading: Iterable[str] = ()) -> str:
+    """Terminal body for free text that never contains any of `excluded` spelled out, and does
+    not begin (after whitespace) with any of `leading`."""
+    return r"/(?s:.*)/" + _exclusions(excluded, leading)
+
+
+def lazy_until_regex(marker: str, excluded: Iterable[str] = (), leading: Iterable[str] = ()) -> str:
+    """Regex for a lazy lexeme: any text up to and including the first `marker` (and free of
+    `excluded`, not beginning with `leading`)."""
+    return rf"/(?s:.*){regex_escape(marker)}/" + _exclusions(excluded, leading)
 
 
 def json_rule(schema: object) -> str:

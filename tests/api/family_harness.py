@@ -31,6 +31,7 @@ class FamilyCase:
     # tokens to push up (by text) so the random model reaches calls/reasoning in auto mode
     favour: dict[str, float] = field(default_factory=dict)
     reasoning: bool = False
+    reasoning_markers: tuple[str, str] = ("<think>", "</think>")
     seeds: int = 12
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from strictcall.demo import QWEN25, TinyFamily
 from tests.api.family_harness import FamilyCase, exercise, reasoning_of
+from tests.api.toolsets import TOOLS
 from tests.conftest import DATA, Server, tiny_model
 
 QWEN3 = TinyFamily(
@@ -24,11 +25,106 @@ QWEN3 = TinyFamily(
     pad="<|endoftext|>",
 )
 
+_MISTRAL_TOKENS = ("<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[TOOL_CALLS]")
+MISTRAL_NEMO = TinyFamily(
+    name="mistral-nemo",
+    template=str(DATA / "templates" / "mistralai-Mistral-Nemo-Instruct-2407.jinja"),
+    control_tokens=(
+        *_MISTRAL_TOKENS,
+        "[AVAILABLE_TOOLS]",
+        "[/AVAILABLE_TOOLS]",
+        "[TOOL_RESULTS]",
+        "[/TOOL_RESULTS]",
+    ),
+    eos="</s>",
+    bos="<s>",
+    architecture="llama",
+)
+MISTRAL_V3 = TinyFamily(  # Magistral / Devstral 2507+: [ARGS] in the vocabulary
+    name="mistral-v3",
+    template=str(DATA / "templates" / "mistral-v3-test.jinja"),
+    control_tokens=(
+        *_MISTRAL_TOKENS,
+        "[ARGS]",
+        "[THINK]",
+        "[/THINK]",
+        "[SYSTEM_PROMPT]",
+        "[/SYSTEM_PROMPT]",
+        "[AVAILABLE_TOOLS]",
+        "[/AVAILABLE_TOOLS]",
+        "[TOOL_RESULTS]",
+        "[/TOOL_RESULTS]",
+    ),
+    eos="</s>",
+    bos="<s>",
+    architecture="llama",
+)
+LLAMA31 = TinyFamily(
+    name="llama3.1",
+    template=str(DATA / "templates" / "meta-llama-Llama-3.1-8B-Instruct.jinja"),
+    control_tokens=(
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eot_id|>",
+        "<|eom_id|>",
+        "<|python_tag|>",
+    ),
+    eos="<|eot_id|>",
+    bos="<|begin_of_text|>",
+    architecture="llama",
+)
+GRANITE33 = TinyFamily(
+    name="granite3.3",
+    template=str(DATA / "templates" / "ibm-granite-granite-3.3-2B-Instruct.jinja"),
+    control_tokens=("<|end_of_text|>", "<|start_of_role|>", "<|end_of_role|>", "<|tool_call|>"),
+    eos="<|end_of_text|>",
+    architecture="llama",
+)
+GRANITE_FC = TinyFamily(
+    name="granite-20b-fc",
+    template="granite-20b-fc.jinja",  # shipped: no official template renders its tools
+    control_tokens=("<|endoftext|>",),
+    added_tokens=("<function_call>", "<|function_call_library|>"),
+    eos="<|endoftext|>",
+    architecture="llama",
+)
+INTERNLM25 = TinyFamily(
+    name="internlm2.5",
+    template="internlm.jinja",  # shipped: the official template does not render tools
+    control_tokens=(
+        "<s>",
+        "</s>",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|action_start|>",
+        "<|action_end|>",
+        "<|interpreter|>",
+        "<|plugin|>",
+    ),
+    eos="<|im_end|>",
+    bos="<s>",
+    architecture="llama",
+)
+
 CASES = [
     FamilyCase(QWEN25, "hermes", favour={"<tool_call>": 4}),
     FamilyCase(
         QWEN3, "hermes", favour={"<tool_call>": 4, "<think>": 8, "</think>": 5}, reasoning=True
     ),
+    FamilyCase(MISTRAL_NEMO, "mistral", favour={"[TOOL_CALLS]": 4}),
+    FamilyCase(
+        MISTRAL_V3,
+        "mistral",
+        favour={"[TOOL_CALLS]": 4, "[THINK]": 8, "[/THINK]": 5},
+        reasoning=True,
+        reasoning_markers=("[THINK]", "[/THINK]"),
+    ),
+    FamilyCase(LLAMA31, "llama3_json", favour={"{": 5, '{"': 5}),
+    FamilyCase(GRANITE33, "granite", favour={"<|tool_call|>": 4}),
+    FamilyCase(GRANITE_FC, "granite-20b-fc", favour={"<function_call>": 4}),
+    FamilyCase(INTERNLM25, "internlm", favour={"<|action_start|>": 4}),
 ]
 
 
@@ -54,7 +150,30 @@ def test_every_mode_streaming_and_not(family):
         thought = [c for m in by_mode.values() for c in m if reasoning_of(c)]
         assert thought, "reasoning never appeared"
         for c in thought:
-            assert "<think>" not in (c.message.content or "")
-            assert "</think>" not in (c.message.content or "")
+            for marker in case.reasoning_markers:
+                assert marker not in (c.message.content or "")
         # reasoning is still allowed before a forced call
         assert any(reasoning_of(c) and c.message.tool_calls for c in by_mode["required"])
+
+
+FOREIGN_ID = "call_Zq81bXW0e2h3C4kL5mN6oP7r"  # an OpenAI-style id, not Mistral's 9 characters
+
+
+def test_history_renders_with_call_ids_from_other_servers(family):
+    """Mistral's templates accept only 9-alphanumeric ids (Nemo's raises otherwise): earlier
+    calls' ids are mapped onto that shape, the same way for a call and its result."""
+    case, server = family
+    if case.format_name != "mistral":
+        pytest.skip("Mistral only")
+    call = {"id": FOREIGN_ID, "type": "function"}
+    call["function"] = {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    messages = [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": FOREIGN_ID, "content": "sunny"},
+    ]
+    reply = server.client().chat.completions.create(
+        model=server.model, messages=messages, tools=TOOLS, tool_choice="required", max_tokens=200
+    )
+    for made in reply.choices[0].message.tool_calls:
+        assert len(made.id) == 9 and made.id.isalnum(), made.id

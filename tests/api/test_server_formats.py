@@ -1,0 +1,101 @@
+"""How the server gets its tool format: detection, `--tool-parser-plugin`, `--chat-template NAME`,
+and what happens when no format fits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import openai
+import pytest
+
+from strictcall.demo import TinyFamily
+from tests.api.toolsets import SCHEMAS, TOOLS
+from tests.conftest import DATA, ROOT, Server, tiny_model
+
+PLAIN = TinyFamily(
+    name="plain-chat",
+    template=str(DATA / "templates" / "plain-chat.jinja"),
+    control_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+    eos="<|im_end|>",
+    pad="<|endoftext|>",
+)
+HELLO = [{"role": "user", "content": "Hello"}]
+
+
+def test_without_a_known_format_the_server_chats_and_refuses_tools():
+    server = Server(tiny_model(PLAIN))
+    try:
+        client = server.client()
+        assert client.models.list().data[0].model_extra["tool_format"] is None
+        reply = client.chat.completions.create(model=server.model, messages=HELLO, max_tokens=5)
+        assert reply.choices[0].message.tool_calls is None
+        with pytest.raises(openai.BadRequestError) as err:
+            client.chat.completions.create(model=server.model, messages=HELLO, tools=TOOLS)
+        assert "--tool-format" in err.value.message
+        assert err.value.body["param"] == "tools"
+    finally:
+        server.stop()
+
+
+def test_a_plugin_format_is_served_end_to_end(demo_model):
+    plugin = DATA / "plugin_format.py"
+    server = Server(
+        demo_model,
+        "--tool-parser-plugin",
+        str(plugin),
+        "--tool-format",
+        "tagged_json",
+        "--chat-template",
+        "qwen2.5",  # a template shipped with strictcall, by name
+    )
+    try:
+        client = server.client()
+        assert client.models.list().data[0].model_extra["tool_format"] == "tagged_json"
+        for seed in range(4):
+            request = dict(
+                model=server.model,
+                messages=HELLO,
+                tools=TOOLS,
+                tool_choice="required",
+                max_tokens=200,
+                seed=seed,
+            )
+            reply = client.chat.completions.create(**request)
+            streamed = {}
+            for chunk in client.chat.completions.create(stream=True, **request):
+                for tc in chunk.choices[0].delta.tool_calls or [] if chunk.choices else []:
+                    if tc.id:
+                        streamed[tc.index] = [tc.function.name, ""]
+                    streamed[tc.index][1] += tc.function.arguments or ""
+            calls = [
+                (c.function.name, c.function.arguments) for c in reply.choices[0].message.tool_calls
+            ]
+            if reply.choices[0].finish_reason == "tool_calls":
+                for name, arguments in calls + [tuple(v) for v in streamed.values()]:
+                    jsonschema.validate(json.loads(arguments), SCHEMAS[name])
+            assert calls
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tool-parser-plugin", "no/such/plugin.py"], "does not exist"),
+        (["--tool-parser-plugin", str(ROOT / "tests" / "__init__.py")], "registered no format"),
+        (["--chat-template", "no-such-template"], "mistral"),  # lists the shipped ones
+        (["--tool-format", "no_such_format"], "known formats"),
+    ],
+)
+def test_bad_flags_exit_with_a_message_that_says_what_to_do(flags, message):
+    run = subprocess.run(
+        [sys.executable, "-m", "strictcall", "serve", "unused-model", *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert message in run.stderr
