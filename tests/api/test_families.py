@@ -121,7 +121,7 @@ CASES = [
         reasoning=True,
         reasoning_markers=("[THINK]", "[/THINK]"),
     ),
-    FamilyCase(LLAMA31, "llama3_json", favour={"{": 5, '{"': 5}),
+    FamilyCase(LLAMA31, "llama3_json", favour={"{": 8, '{"': 8}),
     FamilyCase(GRANITE33, "granite", favour={"<|tool_call|>": 4}),
     FamilyCase(GRANITE_FC, "granite-20b-fc", favour={"<function_call>": 4}),
     FamilyCase(INTERNLM25, "internlm", favour={"<|action_start|>": 4}),

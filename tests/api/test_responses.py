@@ -177,8 +177,12 @@ def test_stream_events_are_well_formed_and_match_the_plain_answer(rc, tool_serve
     done = {e.output_index: e.item for e in events if e.type == "response.output_item.done"}
     assert added.keys() == done.keys() and all(added[i].id == done[i].id for i in added)
     final = events[-1].response
-    args = "".join(e.delta for e in events if e.type == "response.mcp_call_arguments.delta")
-    assert args == next(o for o in final.output if o.type == "mcp_call").arguments
+    streamed: dict[str, str] = {}
+    for e in events:
+        if e.type == "response.mcp_call_arguments.delta":
+            streamed[e.item_id] = streamed.get(e.item_id, "") + e.delta
+    calls = [o for o in final.output if o.type == "mcp_call"]
+    assert calls and streamed == {o.id: o.arguments for o in calls}
     text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
     assert text == final.output_text
     assert [done[i].model_dump(exclude={"id"}) for i in sorted(done)] == [
