@@ -21,6 +21,7 @@ class ServerConfig:
     tool_format: str = "auto"
     api_key: str | None = None
     exclude_tools_when_tool_choice_none: bool = False
+    reasoning_effort: str | None = None  # the default when a request names none
     schema_limits: SchemaLimits = field(default_factory=SchemaLimits)
 
 
@@ -60,10 +61,11 @@ def make_state(config: ServerConfig, engine, tokenizer: ModelTokenizer, model: s
     reasoning = None
     if fmt is not None and template_has_reasoning(tokenizer.chat_template, fmt.reasoning):
         reasoning = fmt.reasoning
-    markers: list[str] = []
-    if fmt is not None and fmt.syntax is not None:
-        s = fmt.syntax
-        markers += [s.section_start, s.call_start, s.call_end, s.separator, s.section_end]
+    markers: list[str] = fmt.markers() if fmt is not None else []
+    if fmt is not None and fmt.renderer is not None:
+        log.info(
+            "prompts are rendered by strictcall's %s renderer, not the chat template", fmt.renderer
+        )
     if reasoning is not None:
         markers += [reasoning.start, reasoning.end]
     hidden = frozenset(tokenizer.control_ids - marker_token_ids(tokenizer, markers))

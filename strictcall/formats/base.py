@@ -10,7 +10,13 @@ from typing import Any
 from strictcall.formats.constraint import ConstraintSpec, build_grammar
 from strictcall.formats.parser import StreamParser
 from strictcall.formats.syntax import CallSyntax, Reasoning
-from strictcall.formats.types import IdFactory, ParseResult, assemble, openai_call_id
+from strictcall.formats.types import (
+    DeltaParser,
+    IdFactory,
+    ParseResult,
+    assemble,
+    openai_call_id,
+)
 
 ToolsArg = Iterable[Any] | None
 
@@ -51,6 +57,12 @@ class Format:
     aliases: tuple[str, ...] = ()
     description: str = ""
     new_id: IdFactory = field(default=openai_call_id, compare=False)
+    # A prompt renderer in chat/ that replaces the model's chat template (None: the template).
+    renderer: str | None = None
+    # The reasoning_effort values the family understands (empty: whatever its template takes).
+    reasoning_efforts: tuple[str, ...] = ()
+    # Special tokens that end the model's turn, besides the model's own end-of-sequence ones.
+    turn_ends: tuple[str, ...] = ()
 
     def stream(
         self,
@@ -58,15 +70,31 @@ class Format:
         *,
         reasoning: bool = True,
         in_reasoning: bool = False,
-    ) -> StreamParser:
-        """An incremental parser: `.feed(text)` and `.close()` each return a list of deltas."""
+        calls: bool = True,
+    ) -> DeltaParser:
+        """An incremental parser: `.feed(text)` and `.close()` each return a list of deltas.
+
+        `calls=False` reads call markup as content (no tools were offered, or none may be
+        called); reasoning is still separated.
+        """
         return StreamParser(
-            self.syntax,
+            self.syntax if calls else None,
             self.reasoning if reasoning else None,
             tools=tool_names(tools),
             in_reasoning=in_reasoning,
             new_id=self.new_id,
         )
+
+    def markers(self) -> list[str]:
+        """Texts the parser reads: special tokens spelling them must reach it as text."""
+        s = self.syntax
+        if s is None:
+            return []
+        return [s.section_start, s.call_start, s.call_end, s.separator, s.section_end]
+
+    def render_answer(self, text: str) -> str:
+        """A plain answer (no calls) as the family writes it; see `render_calls`."""
+        return text
 
     def parse(self, text: str, tools: ToolsArg = None, **options: Any) -> ParseResult:
         """Parse a whole output: `.content`, `.reasoning`, `.tool_calls`."""

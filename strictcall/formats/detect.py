@@ -7,6 +7,7 @@ from strictcall.formats.registry import get_format
 
 # (format name, markers that must all appear in the template), most specific first.
 _RULES: list[tuple[str, tuple[str, ...]]] = [
+    ("openai", ("<|channel|>",)),
     ("hermes", ("<tool_call>",)),
 ]
 

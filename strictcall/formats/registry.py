@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from strictcall.formats.base import Format
+from strictcall.formats.harmony import HARMONY
 from strictcall.formats.hermes import HERMES
 
-_BUILTIN: tuple[Format, ...] = (HERMES,)
+_BUILTIN: tuple[Format, ...] = (HERMES, HARMONY)
 
 _FORMATS: dict[str, Format] = {}
 _ALIASES: dict[str, str] = {}

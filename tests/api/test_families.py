@@ -1,4 +1,7 @@
-"""Each family end to end: detected from its real template, served, every mode (issues 2-4)."""
+"""Each family end to end: detected from its real template, served, every mode (issues 2-4).
+
+gpt-oss has Harmony-specific checks of its own in test_harmony.py.
+"""
 
 from __future__ import annotations
 
@@ -24,10 +27,36 @@ QWEN3 = TinyFamily(
     pad="<|endoftext|>",
 )
 
+GPT_OSS = TinyFamily(
+    name="gpt-oss",
+    template=str(DATA / "templates" / "openai-gpt-oss-120b.jinja"),
+    control_tokens=(
+        "<|startoftext|>",
+        "<|endoftext|>",
+        "<|start|>",
+        "<|end|>",
+        "<|message|>",
+        "<|channel|>",
+        "<|constrain|>",
+        "<|return|>",
+        "<|call|>",
+    ),
+    eos="<|return|>",
+    more_eos=("<|endoftext|>", "<|call|>"),  # as gpt-oss's generation_config.json lists them
+    bos="<|startoftext|>",
+    pad="<|endoftext|>",
+)
+
 CASES = [
     FamilyCase(QWEN25, "hermes", favour={"<tool_call>": 4}),
     FamilyCase(
         QWEN3, "hermes", favour={"<tool_call>": 4, "<think>": 8, "</think>": 5}, reasoning=True
+    ),
+    FamilyCase(
+        GPT_OSS,
+        "openai",
+        favour={"<|end|>": 5, "<|return|>": 5, "commentary": 2, " to": 2},
+        reasoning=True,
     ),
 ]
 
