@@ -25,7 +25,7 @@ from tests.api.test_families import GPT_OSS
 from tests.api.toolsets import SCHEMAS, TOOLS
 from tests.conftest import DATA, Server, tiny_model
 
-RUNS = 100  # generations per mode, non-streaming
+RUNS = 200  # generations per mode, non-streaming
 STREAMED = 16  # of those, also streamed and compared
 MODES = {
     "auto": {"tool_choice": "auto"},
