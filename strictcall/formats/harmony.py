@@ -6,8 +6,9 @@ channel, preambles and calls on commentary, the answer on final. A call is
     <|channel|>commentary to=functions.NAME <|constrain|>json<|message|>{...}<|call|>
 
 and `<|call|>` (like `<|return|>` after the answer) ends the turn: gpt-oss lists both as
-end-of-sequence tokens. The parser is in harmony_parser.py, the prompt renderer in
-chat/harmony.py; this module declares the format and builds its grammar (docs/harmony.md).
+end-of-sequence tokens. The parser is in harmony_parser.py, the tokens and headers in
+harmony_syntax.py, the prompt renderer in chat/harmony.py; this module declares the format
+and builds its grammar (docs/harmony.md).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 
 from strictcall.formats.base import Format, ToolsArg, compact_json, tool_names
 from strictcall.formats.constraint import ConstraintSpec, ToolSpec
-from strictcall.formats.harmony_parser import (
+from strictcall.formats.harmony_parser import HarmonyParser
+from strictcall.formats.harmony_syntax import (
     CALL,
     CHANNEL,
     CONSTRAIN,
@@ -25,7 +27,6 @@ from strictcall.formats.harmony_parser import (
     MESSAGE,
     RETURN,
     START,
-    HarmonyParser,
 )
 from strictcall.grammar.lark import free_text_regex, json_rule, lazy_until_regex, text_rule
 from strictcall.grammar.schema import styled

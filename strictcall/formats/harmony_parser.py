@@ -25,100 +25,26 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum, auto
 
+from strictcall.formats.harmony_syntax import (
+    BODY_ENDS,
+    CHANNEL,
+    CONSTRAIN,
+    HEADER_LIMIT,
+    HEADER_RUN,
+    MESSAGE,
+    PARTIAL,
+    START,
+    marker_at,
+    next_marker,
+    parse_header,
+)
 from strictcall.formats.types import Delta, IdFactory, openai_call_id
 
-START = "<|start|>"
-END = "<|end|>"
-MESSAGE = "<|message|>"
-CHANNEL = "<|channel|>"
-CONSTRAIN = "<|constrain|>"
-RETURN = "<|return|>"
-CALL = "<|call|>"
-MARKERS = (START, END, MESSAGE, CHANNEL, CONSTRAIN, RETURN, CALL)
-CHANNELS = ("analysis", "commentary", "final")
-_BODY_ENDS = (END, CALL, RETURN)
-_LONGEST = max(len(m) for m in MARKERS)
-_PARTIAL = ""  # _marker_at: the text ends inside what may be a marker
-
-# Headers are short and made of names; anything else means we are not reading a header.
-_HEADER_RUN = re.compile(r"[\w.\-=:/ ]+")
-_HEADER_LIMIT = 256
 _IN_STRING = re.compile(r'["\\]')
 _OUT_OF_STRING = re.compile(r'["<]')
 _BUILTIN = re.compile(r"^(assistant|python|(browser|container)(\..*)?)$")
-
-
-def _marker_at(text: str, i: int) -> str | None:
-    """The marker starting at text[i] ('<'), `_PARTIAL` if text ends inside one, else None."""
-    for marker in MARKERS:
-        if text.startswith(marker, i):
-            return marker
-    if len(text) - i >= _LONGEST:
-        return None
-    rest = text[i:]
-    if any(m.startswith(rest) for m in MARKERS):
-        return _PARTIAL
-    return None
-
-
-def _next_marker(text: str, pos: int, only: tuple[str, ...] = MARKERS) -> tuple[int, str | None]:
-    """(index, marker) of the next marker in `only` at or after `pos`; `_PARTIAL` when the text
-    ends with a possible start of one; (len(text), None) when there is none."""
-    while True:
-        i = text.find("<", pos)
-        if i < 0:
-            return len(text), None
-        marker = _marker_at(text, i)
-        if marker == _PARTIAL or marker in only:
-            return i, marker
-        pos = i + 1
-
-
-@dataclass(frozen=True)
-class Header:
-    channel: str | None
-    recipient: str | None
-    content_type: str | None
-
-
-def parse_header(text: str) -> Header | None:
-    """A message header (the text before `<|message|>`, markers included), None if malformed."""
-    before, sep, after = text.partition(CHANNEL)
-    if CHANNEL in after:
-        return None
-    recipient = None
-    words = before.split()
-    # only the assistant's own messages are output (the first one's role is in the prompt)
-    if words and not words[0].startswith("to=") and words.pop(0) != "assistant":
-        return None
-    for word in words:
-        if not word.startswith("to=") or recipient is not None:
-            return None
-        recipient = word[3:]
-    channel = content_type = None
-    if sep:
-        rest = after.replace(CONSTRAIN, f" {CONSTRAIN} ").split()
-        if not rest or rest[0] not in CHANNELS:
-            return None  # a stray or missing channel name
-        channel = rest.pop(0)
-        constrained = False
-        for word in rest:
-            if word.startswith("to=") and recipient is None:
-                recipient = word[3:]
-            elif word == CONSTRAIN and not constrained and content_type is None:
-                constrained = True
-            elif content_type is None and not word.startswith("to="):
-                content_type = word
-            else:
-                return None
-        if constrained and content_type is None:
-            return None
-    if recipient == "":
-        return None
-    return Header(channel, recipient, content_type)
 
 
 class _Mode(Enum):
@@ -260,16 +186,16 @@ class HarmonyParser:
     def _on_header(self, pos: int) -> int:
         buf = self.buf
         while pos < len(buf):
-            run = _HEADER_RUN.match(buf, pos)
+            run = HEADER_RUN.match(buf, pos)
             if run is not None:
                 self._header_piece(run.group())
                 pos = run.end()
-                if self.header_len > _HEADER_LIMIT:
+                if self.header_len > HEADER_LIMIT:
                     self._broken_header("")
                     return pos
                 continue
-            marker = _marker_at(buf, pos) if buf[pos] == "<" else None
-            if marker == _PARTIAL:
+            marker = marker_at(buf, pos) if buf[pos] == "<" else None
+            if marker == PARTIAL:
                 return pos
             if marker in (CHANNEL, CONSTRAIN):
                 self._header_piece(marker)
@@ -292,7 +218,7 @@ class HarmonyParser:
         return pos
 
     def _on_text(self, pos: int) -> int:
-        i, marker = _next_marker(self.buf, pos)
+        i, marker = next_marker(self.buf, pos)
         self._text(self.kind, self.buf[pos:i])
         if not marker:  # no marker, or a partial one: wait
             return i
@@ -300,7 +226,7 @@ class HarmonyParser:
         return i + len(marker)
 
     def _on_skip(self, pos: int) -> int:
-        i, marker = _next_marker(self.buf, pos)
+        i, marker = next_marker(self.buf, pos)
         self._skip(self.buf[pos:i])
         if not marker:
             return i
@@ -331,12 +257,12 @@ class HarmonyParser:
                     self.in_string = True
                     pos = m.end()
                 else:
-                    marker = _marker_at(buf, m.start())
+                    marker = marker_at(buf, m.start())
                     if marker is None:
                         pos = m.end()
                         continue
                     self._args(buf[start : m.start()])
-                    if marker == _PARTIAL:
+                    if marker == PARTIAL:
                         return m.start()
                     if self._finish_call("" if marker == START else marker):
                         self._end_body(marker)
@@ -352,8 +278,8 @@ class HarmonyParser:
             pos += 1
         if pos == len(buf):
             return pos
-        marker = _marker_at(buf, pos) if buf[pos] == "<" else None
-        if marker == _PARTIAL:
+        marker = marker_at(buf, pos) if buf[pos] == "<" else None
+        if marker == PARTIAL:
             return pos
         if marker == START:
             self._begin_header()
@@ -363,7 +289,7 @@ class HarmonyParser:
         return pos
 
     def _on_raw(self, pos: int) -> int:
-        i, marker = _next_marker(self.buf, pos, only=(START,))
+        i, marker = next_marker(self.buf, pos, only=(START,))
         self._text("content", self.buf[pos:i])
         if not marker:
             return i
@@ -435,7 +361,7 @@ class HarmonyParser:
             ok = isinstance(json.loads(text), dict)
         except ValueError:
             ok = False
-        if marker not in (*_BODY_ENDS, START, ""):
+        if marker not in (*BODY_ENDS, START, ""):
             ok = False  # <|channel|> or the like inside the arguments
         if ok:
             self.raw = []
@@ -456,7 +382,7 @@ class HarmonyParser:
         self.skipping = None
 
     def _end_body(self, marker: str) -> None:
-        if marker in _BODY_ENDS:
+        if marker in BODY_ENDS:
             self.mode = _Mode.BETWEEN
         elif marker == START:  # the end token is missing, but the next message is clear
             self._begin_header()
