@@ -59,6 +59,11 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not render tools into the prompt when tool_choice is 'none'",
     )
+    p.add_argument(
+        "--reasoning-effort",
+        choices=["low", "medium", "high"],
+        help="reasoning effort for requests that do not set reasoning_effort (gpt-oss: medium)",
+    )
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--log-level", default="info")
     _tools_arguments(p)
@@ -192,6 +197,7 @@ def serve(args: argparse.Namespace) -> int:
         tool_format=args.tool_format,
         api_key=args.api_key,
         exclude_tools_when_tool_choice_none=args.exclude_tools_when_tool_choice_none,
+        reasoning_effort=args.reasoning_effort,
     )
     try:
         tools = _tool_hub(args)

@@ -100,6 +100,8 @@ class TinyFamily:
     control_tokens: tuple[str, ...]  # flagged special (hidden from text by default)
     added_tokens: tuple[str, ...] = ()  # markers the family writes as single tokens
     eos: str = "<|im_end|>"
+    # more end-of-sequence tokens, listed in generation_config.json (gpt-oss: <|call|>)
+    more_eos: tuple[str, ...] = ()
     bos: str | None = None
     pad: str | None = None
     architecture: str = "qwen2"
@@ -215,7 +217,10 @@ def build_tiny_model(
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     GenerationConfig(
-        eos_token_id=[tokenizer.eos_token_id],
+        eos_token_id=[
+            tokenizer.eos_token_id,
+            *tokenizer.convert_tokens_to_ids(list(family.more_eos)),
+        ],
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
     ).save_pretrained(tmp)

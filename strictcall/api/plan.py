@@ -18,7 +18,7 @@ from strictcall.engines.base import GenerationRequest, SamplingParams
 from strictcall.formats import ConstraintSpec, ToolSpec
 from strictcall.formats.constraint import TOOL_NAME
 from strictcall.formats.parser import StreamParser
-from strictcall.formats.types import openai_call_id
+from strictcall.formats.types import DeltaParser, openai_call_id
 from strictcall.grammar.response_format import (
     FormatError,
     from_response_format,
@@ -41,18 +41,16 @@ class ChatPlan:
     logprobs: bool
     state: AppState
 
-    def parser(self) -> StreamParser:
+    def parser(self) -> DeltaParser:
         fmt = self.state.fmt
+        if fmt is None:
+            return StreamParser(None, None, in_reasoning=False, new_id=openai_call_id)
         # no tools were offered (or none may be called): nothing is read as a call
-        callable_tools = fmt is not None and bool(self.tool_names) and self.mode != "none"
-        syntax = fmt.syntaxes if callable_tools else None
-        reasoning = self.state.reasoning
-        return StreamParser(
-            syntax,
-            reasoning,
-            tools=self.tool_names,
+        return fmt.stream(
+            self.tool_names,
+            reasoning=self.state.reasoning is not None,
             in_reasoning=self.prompt.in_reasoning,
-            new_id=fmt.new_id if fmt is not None else openai_call_id,
+            calls=bool(self.tool_names) and self.mode != "none",
         )
 
 
@@ -242,6 +240,36 @@ def _content_rule(req: ChatCompletionRequest) -> str | None:
     return None
 
 
+def _reasoning_effort(req: ChatCompletionRequest, state: AppState) -> str | None:
+    """The effort asked for (chat_template_kwargs, the request, the server default); refused
+    by name when the family does not know that level."""
+    kwargs = req.chat_template_kwargs or {}
+    if kwargs.get("reasoning_effort") is not None:
+        effort, param = kwargs["reasoning_effort"], "chat_template_kwargs.reasoning_effort"
+    elif req.reasoning_effort is not None:
+        effort, param = req.reasoning_effort, "reasoning_effort"
+    else:
+        effort, param = state.config.reasoning_effort, "reasoning_effort"
+    allowed = state.fmt.reasoning_efforts if state.fmt is not None else ()
+    if effort is not None and allowed and effort not in allowed:
+        raise APIError(
+            f"reasoning_effort {effort!r} is not supported by this model; use one of "
+            + ", ".join(allowed),
+            param=param,
+            code="unsupported_value",
+        )
+    return effort
+
+
+def _turn_end_ids(state: AppState) -> tuple[int, ...]:
+    """The family's end-of-turn tokens (gpt-oss: <|return|>, <|call|>), in case the model's
+    generation_config does not list them all."""
+    if state.fmt is None:
+        return ()
+    tokens = state.tokenizer.special_tokens
+    return tuple(tokens[t] for t in state.fmt.turn_ends if t in tokens)
+
+
 def _sampling(req: ChatCompletionRequest, state: AppState) -> SamplingParams:
     bias: dict[int, float] = {}
     for key, value in (req.logit_bias or {}).items():
@@ -263,7 +291,8 @@ def _sampling(req: ChatCompletionRequest, state: AppState) -> SamplingParams:
         frequency_penalty=req.frequency_penalty or 0.0,
         repetition_penalty=req.repetition_penalty or 1.0,
         logprobs=(req.top_logprobs or 0) if req.logprobs else None,
-        stop_token_ids=tuple(req.stop_token_ids or ()),
+        stop_token_ids=tuple(req.stop_token_ids or ())
+        + (() if req.ignore_eos else _turn_end_ids(state)),
         ignore_eos=bool(req.ignore_eos),
     )
 
@@ -303,8 +332,9 @@ def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
 
     show_tools = tools and not (mode == "none" and state.config.exclude_tools_when_tool_choice_none)
     kwargs = dict(req.chat_template_kwargs or {})
-    if req.reasoning_effort is not None:
-        kwargs.setdefault("reasoning_effort", req.reasoning_effort)
+    effort = _reasoning_effort(req, state)
+    if effort is not None:
+        kwargs["reasoning_effort"] = effort
     return make_plan(
         PlanInput(
             messages=req.messages,
@@ -354,6 +384,7 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
             reasoning=state.reasoning,
             template_kwargs=inp.template_kwargs,
             call_id=state.fmt.prompt_call_id if state.fmt is not None else None,
+            renderer=state.fmt.renderer if state.fmt is not None else None,
         )
     except TemplateError as exc:
         raise APIError(str(exc), param=inp.messages_param, code="template_error") from None

@@ -26,6 +26,7 @@ class ServerConfig:
     tool_format: str = "auto"
     api_key: str | None = None
     exclude_tools_when_tool_choice_none: bool = False
+    reasoning_effort: str | None = None  # the default when a request names none
     schema_limits: SchemaLimits = field(default_factory=SchemaLimits)
 
 
@@ -67,7 +68,11 @@ def make_state(config: ServerConfig, engine, tokenizer: ModelTokenizer, model: s
     reasoning = None
     if fmt is not None and template_has_reasoning(tokenizer.chat_template, fmt.reasoning):
         reasoning = fmt.reasoning
-    markers = fmt.markers() if fmt is not None else []
+    markers: list[str] = fmt.markers() if fmt is not None else []
+    if fmt is not None and fmt.renderer is not None:
+        log.info(
+            "prompts are rendered by strictcall's %s renderer, not the chat template", fmt.renderer
+        )
     if reasoning is not None:
         markers += [reasoning.start, reasoning.end]
     hidden = frozenset(tokenizer.control_ids - marker_token_ids(tokenizer, markers))

@@ -10,8 +10,12 @@ from typing import Any
 
 import jinja2
 
+from strictcall.chat.harmony import render_harmony
 from strictcall.chat.tokenizer import ModelTokenizer
 from strictcall.formats.syntax import Reasoning
+
+# Renderers that replace the chat template for a family (named by its Format's `renderer`).
+RENDERERS: dict[str, Callable[..., str]] = {"harmony": render_harmony}
 
 
 class TemplateError(ValueError):
@@ -69,8 +73,17 @@ def render(
     reasoning: Reasoning | None = None,
     template_kwargs: dict[str, Any] | None = None,
     call_id: Callable[[str], str] | None = None,
+    renderer: str | None = None,
 ) -> Prompt:
+    """The prompt for a conversation: by the model's chat template, or by the family's own
+    renderer (`renderer`, a key of RENDERERS) where it has one."""
     kwargs = dict(template_kwargs or {})
+    if renderer is not None:
+        try:
+            text = RENDERERS[renderer](template_messages(messages), tools or None, **kwargs)
+        except (ValueError, TypeError) as exc:
+            raise TemplateError(f"cannot render these messages: {exc}") from None
+        return Prompt(text, tokenizer.encode(text), in_reasoning=False)
     try:
         text = tokenizer.hf.apply_chat_template(
             template_messages(messages, call_id),

@@ -10,7 +10,13 @@ from typing import Any
 from strictcall.formats.constraint import ConstraintSpec, build_grammar
 from strictcall.formats.parser import StreamParser
 from strictcall.formats.syntax import CallSyntax, Reasoning
-from strictcall.formats.types import IdFactory, ParseResult, assemble, openai_call_id
+from strictcall.formats.types import (
+    DeltaParser,
+    IdFactory,
+    ParseResult,
+    assemble,
+    openai_call_id,
+)
 
 ToolsArg = Iterable[Any] | None
 
@@ -60,6 +66,12 @@ class Format:
     variants: tuple[CallSyntax, ...] = ()
     pick: Callable[[str, Collection[str]], CallSyntax] | None = field(default=None, compare=False)
     prompt_call_id: Callable[[str], str] | None = field(default=None, compare=False)
+    # A prompt renderer in chat/ that replaces the model's chat template (None: the template).
+    renderer: str | None = None
+    # The reasoning_effort values the family understands (empty: whatever its template takes).
+    reasoning_efforts: tuple[str, ...] = ()
+    # Special tokens that end the model's turn, besides the model's own end-of-sequence ones.
+    turn_ends: tuple[str, ...] = ()
 
     @property
     def syntaxes(self) -> tuple[CallSyntax, ...]:
@@ -79,7 +91,8 @@ class Format:
         return replace(self, syntax=chosen, variants=others)
 
     def markers(self) -> list[str]:
-        """Every call marker the format writes or reads (kept visible in the output)."""
+        """Texts the parser reads (every syntax's markers): special tokens spelling them must
+        reach it as text."""
         out = [m for s in self.syntaxes for m in s.markers()]
         return [m for m in dict.fromkeys(out) if m.strip()]
 
@@ -89,15 +102,24 @@ class Format:
         *,
         reasoning: bool = True,
         in_reasoning: bool = False,
-    ) -> StreamParser:
-        """An incremental parser: `.feed(text)` and `.close()` each return a list of deltas."""
+        calls: bool = True,
+    ) -> DeltaParser:
+        """An incremental parser: `.feed(text)` and `.close()` each return a list of deltas.
+
+        `calls=False` reads call markup as content (no tools were offered, or none may be
+        called); reasoning is still separated.
+        """
         return StreamParser(
-            self.syntaxes,
+            self.syntaxes if calls else (),
             self.reasoning if reasoning else None,
             tools=tool_names(tools),
             in_reasoning=in_reasoning,
             new_id=self.new_id,
         )
+
+    def render_answer(self, text: str) -> str:
+        """A plain answer (no calls) as the family writes it; see `render_calls`."""
+        return text
 
     def parse(self, text: str, tools: ToolsArg = None, **options: Any) -> ParseResult:
         """Parse a whole output: `.content`, `.reasoning`, `.tool_calls`."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from strictcall.formats.base import Format
 from strictcall.formats.granite import GRANITE
 from strictcall.formats.granite_fc import GRANITE_20B_FC
+from strictcall.formats.harmony import HARMONY
 from strictcall.formats.hermes import HERMES
 from strictcall.formats.internlm import INTERNLM
 from strictcall.formats.llama3 import LLAMA3_JSON
@@ -21,6 +22,7 @@ _BUILTIN: tuple[Format, ...] = (
     GRANITE,
     GRANITE_20B_FC,
     INTERNLM,
+    HARMONY,
 )
 
 _FORMATS: dict[str, Format] = {}

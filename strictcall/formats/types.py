@@ -6,6 +6,7 @@ import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -77,3 +78,14 @@ def assemble(deltas: list[Delta]) -> ParseResult:
         reasoning="".join(reasoning) or None,
         tool_calls=[calls[i] for i in sorted(calls)],
     )
+
+
+class DeltaParser(Protocol):
+    """What every format's incremental parser offers (see formats/parser.py)."""
+
+    calls: int  # calls begun
+    malformed: int  # calls that fell back to content
+
+    def feed(self, text: str) -> list[Delta]: ...
+
+    def close(self) -> list[Delta]: ...

@@ -1,4 +1,7 @@
-"""Each family end to end: detected from its real template, served, every mode (issues 2-4)."""
+"""Each family end to end: detected from its real template, served, every mode (issues 2-4).
+
+gpt-oss has Harmony-specific checks of its own in test_harmony.py.
+"""
 
 from __future__ import annotations
 
@@ -106,6 +109,24 @@ INTERNLM25 = TinyFamily(
     eos="<|im_end|>",
     bos="<s>",
     architecture="llama",
+GPT_OSS = TinyFamily(
+    name="gpt-oss",
+    template=str(DATA / "templates" / "openai-gpt-oss-120b.jinja"),
+    control_tokens=(
+        "<|startoftext|>",
+        "<|endoftext|>",
+        "<|start|>",
+        "<|end|>",
+        "<|message|>",
+        "<|channel|>",
+        "<|constrain|>",
+        "<|return|>",
+        "<|call|>",
+    ),
+    eos="<|return|>",
+    more_eos=("<|endoftext|>", "<|call|>"),  # as gpt-oss's generation_config.json lists them
+    bos="<|startoftext|>",
+    pad="<|endoftext|>",
 )
 
 CASES = [
@@ -125,6 +146,12 @@ CASES = [
     FamilyCase(GRANITE33, "granite", favour={"<|tool_call|>": 4}),
     FamilyCase(GRANITE_FC, "granite-20b-fc", favour={"<function_call>": 4}),
     FamilyCase(INTERNLM25, "internlm", favour={"<|action_start|>": 4}),
+    FamilyCase(
+        GPT_OSS,
+        "openai",
+        favour={"<|end|>": 5, "<|return|>": 5, "commentary": 2, " to": 2},
+        reasoning=True,
+    ),
 ]
 
 

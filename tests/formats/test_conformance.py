@@ -6,7 +6,13 @@ import pytest
 
 from strictcall.formats import get_format
 from strictcall.formats.types import assemble
-from tests.formats.conformance import DEVIATIONS, check, chunkings, load_cases
+from tests.formats.conformance import (
+    DEVIATIONS,
+    check,
+    check_per_delta,
+    chunkings,
+    load_cases,
+)
 
 
 def _known(name: str) -> bool:
@@ -31,11 +37,11 @@ def test_case(case):
         return
     for how, pieces in chunkings(case).items():
         parser = fmt.stream(case.get("tools"))
-        deltas = []
-        for piece in pieces:
-            deltas += parser.feed(piece)
-        deltas += parser.close()
+        steps = [parser.feed(piece) for piece in pieces]
+        steps[-1] = steps[-1] + parser.close()
         try:
-            check(case, assemble(deltas), streaming=True)
+            check(case, assemble([d for step in steps for d in step]), streaming=True)
+            if how == "original":
+                check_per_delta(case, steps)
         except AssertionError as exc:
             raise AssertionError(f"chunking {how!r}: {exc}") from None

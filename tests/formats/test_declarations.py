@@ -91,6 +91,7 @@ def test_grammar_accepts_what_the_parser_reads(name, lltok):
     assert not _accepts(lltok, grammar["named"], many)
     assert not _accepts(lltok, grammar["none"], one)
     assert _accepts(lltok, single, one) and not _accepts(lltok, single, many)
-    assert _accepts(lltok, grammar["none"], "just words") and not _accepts(
-        lltok, grammar["required"], "just words"
+    words = fmt.render_answer("just words")
+    assert _accepts(lltok, grammar["none"], words) and not _accepts(
+        lltok, grammar["required"], words
     )

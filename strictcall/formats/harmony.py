@@ -1,0 +1,158 @@
+"""OpenAI Harmony (gpt-oss): messages on channels instead of markers around calls.
+
+The model writes messages after the prompt's `<|start|>assistant`: reasoning on the analysis
+channel, preambles and calls on commentary, the answer on final. A call is
+
+    <|channel|>commentary to=functions.NAME <|constrain|>json<|message|>{...}<|call|>
+
+and `<|call|>` (like `<|return|>` after the answer) ends the turn: gpt-oss lists both as
+end-of-sequence tokens. The parser is in harmony_parser.py, the tokens and headers in
+harmony_syntax.py, the prompt renderer in chat/harmony.py; this module declares the format
+and builds its grammar (docs/harmony.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strictcall.formats.base import Format, ToolsArg, compact_json, tool_names
+from strictcall.formats.constraint import ConstraintSpec, ToolSpec
+from strictcall.formats.harmony_parser import HarmonyParser
+from strictcall.formats.harmony_syntax import (
+    CALL,
+    CHANNEL,
+    CONSTRAIN,
+    END,
+    MARKERS,
+    MESSAGE,
+    RETURN,
+    START,
+)
+from strictcall.grammar.lark import free_text_regex, json_rule, lazy_until_regex, text_rule
+from strictcall.grammar.schema import styled
+
+
+@dataclass(frozen=True)
+class HarmonyFormat(Format):
+    def stream(
+        self,
+        tools: ToolsArg = None,
+        *,
+        reasoning: bool = True,
+        in_reasoning: bool = False,
+        calls: bool = True,
+    ) -> HarmonyParser:
+        """The analysis channel is always reasoning: `reasoning`/`in_reasoning` do not apply."""
+        return HarmonyParser(tool_names(tools), calls=calls, new_id=self.new_id)
+
+    def markers(self) -> list[str]:
+        return list(MARKERS)
+
+    def render_calls(self, calls: list[tuple[str, dict]]) -> str:
+        messages = [
+            f"{CHANNEL}commentary to=functions.{name} {CONSTRAIN}json{MESSAGE}"
+            f"{compact_json(arguments)}{CALL}"
+            for name, arguments in calls
+        ]
+        return f"{START}assistant".join(messages)
+
+    def render_answer(self, text: str) -> str:
+        return f"{CHANNEL}final{MESSAGE}{text}{RETURN}"
+
+    def grammar(self, spec: ConstraintSpec) -> str | None:
+        return harmony_grammar(spec)
+
+
+def harmony_grammar(spec: ConstraintSpec) -> str | None:
+    """Lark for one turn of Harmony messages under `spec` (None: unconstrained).
+
+    Every message before the last is an analysis or preamble message (`note`), which ends with
+    `<|end|>` and opens the next with `<|start|>assistant`. The turn ends with the answer on
+    the final channel (`<|return|>`) or with a call (`<|call|>`):
+      auto      note* (final | call), and with parallel calls, more messages after a call;
+      required  note* call, more calls after it if parallel; the final channel is unreachable;
+      named     note* one call of that function;
+      none      note* final: no recipient can be written.
+    """
+    if not spec.tools and spec.content is None:
+        return None
+    if spec.mode in ("required", "named") and not spec.tools:
+        raise ValueError(f"tool_choice {spec.mode!r} needs tools")
+    g = _Rules(spec.special_tokens)
+    g.add("TEXT", free_text_regex(MARKERS))
+    channel = CHANNEL + "{}" + MESSAGE
+    g.add(
+        "note",
+        f"({g.tok(channel.format('analysis'))} | {g.tok(channel.format('commentary'))}) "
+        f"{g.until(END, 'note_text')} {g.tok(START + 'assistant')}",
+    )
+    if spec.content is not None:
+        g.add("content", spec.content)
+        answer = f"content {g.tok(RETURN)}"
+    else:
+        answer = g.until(RETURN, "final_text")
+    g.add("final", f"{g.tok(channel.format('final'))} {answer}")
+
+    tools = spec.tools if spec.mode != "none" else ()
+    if spec.mode == "named":
+        tools = tuple(t for t in tools if t.name == spec.named)
+        if not tools:
+            raise ValueError(f"no tool named {spec.named!r}")
+    if not tools:
+        g.add("start", "note* final")
+        return g.text()
+    _call_rule(g, tools)
+    parallel = spec.parallel and spec.mode != "named"
+    ends = "final | call" if spec.mode == "auto" else "call"
+    if parallel:
+        g.add("start", "turn")
+        g.add("turn", f"note* ({ends} | call {g.tok(START + 'assistant')} turn)")
+    else:
+        g.add("start", f"note* ({ends})")
+    return g.text()
+
+
+def _call_rule(g: _Rules, tools: tuple[ToolSpec, ...]) -> None:
+    alternatives = []
+    for i, tool in enumerate(tools):
+        args = g.add(f"args_{i}", json_rule(styled(tool.parameters)))
+        head = g.tok(f"{tool.name} {CONSTRAIN}json{MESSAGE}")
+        alternatives.append(g.add(f"tool_{i}", f"{head} {args}"))
+    # the header as gpt-oss writes it: the recipient after the channel name
+    opening = f'{g.tok(CHANNEL + "commentary")} " to=functions."'
+    g.add("call", f"{opening} ({' | '.join(alternatives)}) {g.tok(CALL)}")
+
+
+class _Rules:
+    def __init__(self, special_tokens):
+        self.tokens = dict(special_tokens)
+        self.rules: list[str] = []
+
+    def add(self, head: str, body: str) -> str:
+        self.rules.append(f"{head}: {body}")
+        return head.split("[")[0]
+
+    def tok(self, text: str) -> str:
+        """`text` with the markers that are single special tokens written as those tokens."""
+        return text_rule(text, self.tokens)
+
+    def until(self, end: str, name: str) -> str:
+        """Free text ended by the marker `end`."""
+        if end in self.tokens:
+            return f"TEXT {self.tok(end)}"
+        # spelled out in ordinary tokens: a lazy lexeme stops at the first one
+        return self.add(f"{name}[lazy]", lazy_until_regex(end))
+
+    def text(self) -> str:
+        return "\n".join(self.rules) + "\n"
+
+
+HARMONY = HarmonyFormat(
+    name="openai",
+    aliases=("harmony", "gpt-oss", "gpt_oss"),
+    description="Harmony channels: commentary to=functions.NAME (gpt-oss)",
+    syntax=None,
+    renderer="harmony",
+    reasoning_efforts=("low", "medium", "high"),
+    turn_ends=(RETURN, CALL),
+)
