@@ -109,6 +109,7 @@ INTERNLM25 = TinyFamily(
     eos="<|im_end|>",
     bos="<s>",
     architecture="llama",
+)
 GPT_OSS = TinyFamily(
     name="gpt-oss",
     template=str(DATA / "templates" / "openai-gpt-oss-120b.jinja"),
