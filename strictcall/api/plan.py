@@ -291,8 +291,7 @@ def _sampling(req: ChatCompletionRequest, state: AppState) -> SamplingParams:
         frequency_penalty=req.frequency_penalty or 0.0,
         repetition_penalty=req.repetition_penalty or 1.0,
         logprobs=(req.top_logprobs or 0) if req.logprobs else None,
-        stop_token_ids=tuple(req.stop_token_ids or ())
-        + (() if req.ignore_eos else _turn_end_ids(state)),
+        stop_token_ids=tuple(req.stop_token_ids or ()),
         ignore_eos=bool(req.ignore_eos),
     )
 
@@ -376,19 +375,25 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
             param="tools",
             code="tool_format_unknown",
         )
+    kwargs = dict(inp.template_kwargs)
+    if kwargs.get("reasoning_effort") is None and state.config.reasoning_effort is not None:
+        kwargs["reasoning_effort"] = state.config.reasoning_effort  # the server's default
     try:
         prompt = render(
             state.tokenizer,
             inp.messages,
             inp.render_tools or None,
             reasoning=state.reasoning,
-            template_kwargs=inp.template_kwargs,
+            template_kwargs=kwargs,
             call_id=state.fmt.prompt_call_id if state.fmt is not None else None,
             renderer=state.fmt.renderer if state.fmt is not None else None,
         )
     except TemplateError as exc:
         raise APIError(str(exc), param=inp.messages_param, code="template_error") from None
     sampling = _fit_context(inp.sampling, state, len(prompt.ids), inp.messages_param)
+    if not sampling.ignore_eos:
+        ends = tuple(t for t in _turn_end_ids(state) if t not in sampling.stop_token_ids)
+        sampling = dataclasses.replace(sampling, stop_token_ids=sampling.stop_token_ids + ends)
 
     grammar = None
     if state.fmt is not None and (inp.tools or inp.content is not None):
