@@ -241,15 +241,14 @@ def _content_rule(req: ChatCompletionRequest) -> str | None:
 
 
 def _reasoning_effort(req: ChatCompletionRequest, state: AppState) -> str | None:
-    """The effort asked for (chat_template_kwargs, the request, the server default); refused
-    by name when the family does not know that level."""
+    """The effort the client asked for (chat_template_kwargs, then the request field), refused
+    by name when the family does not know that level. The server's default is applied in
+    make_plan, for every API."""
     kwargs = req.chat_template_kwargs or {}
     if kwargs.get("reasoning_effort") is not None:
         effort, param = kwargs["reasoning_effort"], "chat_template_kwargs.reasoning_effort"
-    elif req.reasoning_effort is not None:
-        effort, param = req.reasoning_effort, "reasoning_effort"
     else:
-        effort, param = state.config.reasoning_effort, "reasoning_effort"
+        effort, param = req.reasoning_effort, "reasoning_effort"
     allowed = state.fmt.reasoning_efforts if state.fmt is not None else ()
     if effort is not None and allowed and effort not in allowed:
         raise APIError(
