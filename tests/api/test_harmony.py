@@ -287,20 +287,34 @@ def test_reasoning_effort_is_checked_against_the_family(server):
 
 
 @pytest.mark.parametrize(
-    ("request_effort", "kwargs", "default", "expected"),
+    ("request_effort", "kwargs", "expected"),
     [
-        (None, None, None, None),
-        (None, None, "high", "high"),
-        ("low", None, "high", "low"),
-        ("low", {"reasoning_effort": "medium"}, "high", "medium"),
+        (None, None, None),
+        ("low", None, "low"),
+        ("low", {"reasoning_effort": "medium"}, "medium"),
     ],
 )
-def test_reasoning_effort_precedence(request_effort, kwargs, default, expected):
+def test_reasoning_effort_precedence(request_effort, kwargs, expected):
     req = SimpleNamespace(reasoning_effort=request_effort, chat_template_kwargs=kwargs)
-    state = SimpleNamespace(
-        fmt=get_format("openai"), config=SimpleNamespace(reasoning_effort=default)
-    )
+    state = SimpleNamespace(fmt=get_format("openai"), config=SimpleNamespace(reasoning_effort=None))
     assert _reasoning_effort(req, state) == expected
+
+
+@pytest.mark.parametrize(("request_effort", "expected"), [(None, "high"), ("low", "low")])
+def test_server_default_effort_reaches_the_prompt(request_effort, expected):
+    """--reasoning-effort fills in for requests that name none, for every API (make_plan)."""
+    from strictcall.api.plan import build_plan
+    from strictcall.api.schemas import ChatCompletionRequest
+    from strictcall.api.state import ServerConfig, make_state
+    from strictcall.chat.tokenizer import load_tokenizer
+
+    model = tiny_model(GPT_OSS)
+    tokenizer = load_tokenizer(str(model))
+    # the plan needs only the engine's context length and vocabulary size
+    engine = SimpleNamespace(max_model_len=8192, vocab=len(tokenizer.hf))
+    state = make_state(ServerConfig(reasoning_effort="high"), engine, tokenizer, str(model))
+    req = ChatCompletionRequest(model=str(model), messages=USER, reasoning_effort=request_effort)
+    assert f"Reasoning: {expected}" in build_plan(req, state).prompt.text
 
 
 def test_an_unknown_effort_names_its_field():
