@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
+import asyncio
+import contextlib
 import time
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strictcall import __version__
@@ -19,6 +21,12 @@ from strictcall.api.errors import (
     unexpected_handler,
     validation_handler,
 )
+from strictcall.api.middleware import (
+    AuthMiddleware,
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    key_matches,
+)
 from strictcall.api.schemas import ChatCompletionRequest
 from strictcall.api.state import AppState
 
@@ -27,9 +35,11 @@ def create_app(state: AppState) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         state.engine.start()
+        ticker = asyncio.create_task(_tick(state))
         try:
             yield
         finally:
+            ticker.cancel()
             state.engine.shutdown()
 
     app = FastAPI(title="strictcall", version=__version__, lifespan=lifespan)
@@ -38,22 +48,30 @@ def create_app(state: AppState) -> FastAPI:
     app.add_exception_handler(APIError, api_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_handler)
+    # added last is outermost: metrics, then auth, then the body limit
+    app.add_middleware(BodyLimitMiddleware, limit=state.config.max_request_bytes)
+    app.add_middleware(AuthMiddleware, api_key=state.config.api_key)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     started = int(time.time())
 
     async def authorize(request: Request) -> None:
+        """Route-level check; AuthMiddleware already guards all of /v1 (kept for routes
+        that declare it)."""
         key = state.config.api_key
-        if key is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), key.encode()
+        if key is not None and not key_matches(
+            request.headers.get("authorization", ""), key.encode()
         ):
             raise APIError("Incorrect API key provided.", status=401, code="invalid_api_key")
 
     @app.get("/health")
     async def health() -> dict:
         return {"status": "ok"}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(
+            state.metrics.render(state.engine), media_type="text/plain; version=0.0.4"
+        )
 
     @app.get("/v1/models", dependencies=[Depends(authorize)])
     async def models() -> dict:
@@ -78,3 +96,11 @@ def create_app(state: AppState) -> FastAPI:
         return await create_chat_completion(body, request, state)
 
     return app
+
+
+async def _tick(state: AppState) -> None:
+    """Sample the engine's token counter once a second for the tokens/s gauge."""
+    with contextlib.suppress(asyncio.CancelledError):
+        while True:
+            state.metrics.tick(state.engine)
+            await asyncio.sleep(1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from strictcall.api.metrics import Metrics
 from strictcall.chat.render import template_has_reasoning
 from strictcall.chat.tokenizer import ModelTokenizer
 from strictcall.formats import Format, get_format
@@ -22,6 +23,10 @@ class ServerConfig:
     api_key: str | None = None
     exclude_tools_when_tool_choice_none: bool = False
     schema_limits: SchemaLimits = field(default_factory=SchemaLimits)
+    # bad-input limits (docs/reliability.md); each refusal is a 4xx naming the field
+    max_request_bytes: int = 4 * 1024 * 1024
+    max_tools: int = 512
+    max_messages: int = 4096
 
 
 @dataclass
@@ -33,6 +38,7 @@ class AppState:
     reasoning: Reasoning | None  # reasoning markers the model's template uses
     model_names: tuple[str, ...]
     hidden_token_ids: frozenset[int]
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def served_name(self) -> str:
