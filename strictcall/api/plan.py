@@ -278,12 +278,13 @@ def _tool_choice(req: ChatCompletionRequest, tools: tuple[ToolSpec, ...]) -> tup
     return "named", name
 
 
-def _content_rule(req: ChatCompletionRequest) -> str | None:
+def _content_rule(req: ChatCompletionRequest, exclude: list[str]) -> str | None:
     try:
         if req.response_format is not None:
-            return from_response_format(req.response_format.model_dump(by_alias=True))
+            return from_response_format(req.response_format.model_dump(by_alias=True), exclude)
         if req.structured_outputs is not None:
-            return from_structured_outputs(req.structured_outputs.model_dump(by_alias=True))
+            so = req.structured_outputs.model_dump(by_alias=True)
+            return from_structured_outputs(so, exclude)
     except FormatError as exc:
         raise APIError(str(exc), param=exc.param, code="invalid_response_format") from None
     return None
@@ -355,7 +356,11 @@ def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
             param="tools",
             code="tool_format_unknown",
         )
-    content = _content_rule(req)
+    # with calls possible, the answer text may not spell the call trigger: a call written
+    # there would be read as a call that no tool schema constrained
+    callable_tools = bool(tools) and mode != "none" and state.fmt is not None
+    syntax = state.fmt.syntax if callable_tools and state.fmt is not None else None
+    content = _content_rule(req, [syntax.trigger] if syntax is not None else [])
     stops = _stops(req)
 
     show_tools = tools and not (mode == "none" and state.config.exclude_tools_when_tool_choice_none)

@@ -18,13 +18,13 @@ from schemathesis import GenerationMode
 from tests.conftest import Server
 
 ERROR_KEYS = {"message", "type", "param", "code"}
-EXAMPLES = {GenerationMode.POSITIVE: 150, GenerationMode.NEGATIVE: 60}
+EXAMPLES = {GenerationMode.POSITIVE: 60, GenerationMode.NEGATIVE: 40}
 
 
 @pytest.fixture(scope="module")
 def fuzz_server(demo_model):
     # a short context bounds every generation the fuzzer can ask for
-    s = Server(demo_model, "--max-model-len", "160")
+    s = Server(demo_model, "--max-model-len", "96")
     yield s
     s.stop()
 

@@ -80,7 +80,7 @@ def closing_bias(server):
 
 
 @settings(
-    max_examples=16,
+    max_examples=12,
     deadline=None,
     database=None,
     derandomize=True,
@@ -98,7 +98,7 @@ def test_served_schema_is_enforced_or_refused_by_keyword(
         messages=[{"role": "user", "content": "go"}],
         tools=tools,
         tool_choice={"type": "function", "function": {"name": "probe"}},
-        max_tokens=160,
+        max_tokens=120,
         seed=1,
         logit_bias=closing_bias,
     )

@@ -179,6 +179,7 @@ async def _ask(client, model, h: str, seed: int, stream: bool, bias: dict):
             }
         ],
         tool_choice="required",
+        parallel_tool_calls=False,  # one call: the answer ends when it does
         max_tokens=400,
         seed=seed,
         logit_bias=bias,
@@ -246,3 +247,74 @@ def test_every_family_generates_valid_calls_under_hostile_schemas(format_servers
             problems.append(f"{where}: {exc!s:.300}")
     assert not problems, "\n".join(problems)
     assert complete >= len(FORMATS), f"only {complete} generations completed"
+
+
+# ---- the answer text cannot spell a call ------------------------------------------------------
+FAKE_CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"bogus": 1}}\n</tool_call>'
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"structured_outputs": {"choice": ["fine", FAKE_CALL]}}, "structured_outputs.choice[1]"),
+        (
+            {
+                "response_format": {
+                    "type": "structural_tag",
+                    "structures": [{"begin": "<tool_call>", "schema": {}, "end": "</tool_call>"}],
+                    "triggers": ["<tool_call>"],
+                }
+            },
+            "response_format.structures[0]",
+        ),
+    ],
+)
+def test_a_response_format_that_spells_a_call_is_refused_when_tools_are_callable(
+    client, server, extra, param
+):
+    import openai
+
+    from tests.api.toolsets import TOOLS
+
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model=server.model,
+            messages=[{"role": "user", "content": "x"}],
+            tools=TOOLS,
+            max_tokens=40,
+            extra_body=extra,
+        )
+    assert info.value.response.json()["error"]["param"] == param
+    # with tool_choice none nothing is read as a call: the same format is accepted
+    r = client.chat.completions.create(
+        model=server.model,
+        messages=[{"role": "user", "content": "x"}],
+        tools=TOOLS,
+        tool_choice="none",
+        max_tokens=40,
+        extra_body=extra,
+    )
+    assert not r.choices[0].message.tool_calls
+
+
+def test_a_regex_answer_cannot_spell_a_call(client, server):
+    """The answer regex matches only a fake call, and the real call marker is pushed down:
+    the regex is intersected with "no trigger", so the model must make a real, valid call."""
+    from tests.api.toolsets import SCHEMAS, TOOLS
+
+    regex = FAKE_CALL.replace("{", "\\{").replace("}", "\\}").replace("\n", "\\n")
+    from transformers import AutoTokenizer
+
+    trigger_id = AutoTokenizer.from_pretrained(server.model).convert_tokens_to_ids("<tool_call>")
+    for seed in range(3):
+        r = client.chat.completions.create(
+            model=server.model,
+            messages=[{"role": "user", "content": "x"}],
+            tools=TOOLS,
+            max_tokens=120,
+            seed=seed,
+            logit_bias={str(trigger_id): -100},
+            extra_body={"structured_outputs": {"regex": regex}},
+        )
+        for call in r.choices[0].message.tool_calls or []:
+            jsonschema.validate(json.loads(call.function.arguments), SCHEMAS[call.function.name])
