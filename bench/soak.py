@@ -52,19 +52,20 @@ MIX = {
 }
 
 
-def _post(url: str, body: bytes) -> int:
+def _post(url: str, body: bytes) -> Outcome:
     request = urllib.request.Request(
         url + "/v1/chat/completions", data=body, headers={"content-type": "application/json"}
     )
     try:
         with urllib.request.urlopen(request, timeout=300) as r:
             r.read()
-            return r.status
+            return Outcome("complete", status=r.status)
     except urllib.error.HTTPError as e:
-        e.read()
-        return e.code
+        error = json.loads(e.read()).get("error")
+        kind = "overloaded" if e.code == 503 else "refused"
+        return Outcome(kind, status=e.code, retry_after=e.headers.get("retry-after"), error=error)
     except OSError:
-        return 0
+        return Outcome("refused", status=0)
 
 
 async def _turn(url: str, model: str, kind: str, rng: random.Random) -> Outcome:
@@ -88,21 +89,18 @@ async def _turn(url: str, model: str, kind: str, rng: random.Random) -> Outcome:
                 }
             ],
         }
-        status = await asyncio.to_thread(_post, url, json.dumps(body).encode())
-    elif kind == "bad_body":
-        status = await asyncio.to_thread(_post, url, b'{"model": 5, "messages": [')
-    elif kind == "oversized":
-        status = await asyncio.to_thread(_post, url, b" " * (5 * 1024 * 1024))
-    else:  # non_stream
-        body = {
-            "model": model,
-            "messages": [{"role": "user", "content": "x"}],
-            "max_tokens": 16,
-            "ignore_eos": True,
-        }
-        status = await asyncio.to_thread(_post, url, json.dumps(body).encode())
-        return Outcome("complete" if status == 200 else "http_error", status=status)
-    return Outcome("refused", status=status)
+        return await asyncio.to_thread(_post, url, json.dumps(body).encode())
+    if kind == "bad_body":
+        return await asyncio.to_thread(_post, url, b'{"model": 5, "messages": [')
+    if kind == "oversized":
+        return await asyncio.to_thread(_post, url, b" " * (5 * 1024 * 1024))
+    body = {  # non_stream
+        "model": model,
+        "messages": [{"role": "user", "content": "x"}],
+        "max_tokens": 16,
+        "ignore_eos": True,
+    }
+    return await asyncio.to_thread(_post, url, json.dumps(body).encode())
 
 
 def _expected(kind: str, o: Outcome) -> bool:
@@ -189,11 +187,9 @@ def run(seconds: float, clients: int, queue: int) -> dict:
             )
 
         asyncio.run(main())
-        load_end = time.monotonic()
         # recovery: the queue empties, and a plain request is served
         while scrape(server.url).get("strictcall_requests_in_flight", 0) > 0:
             time.sleep(0.1)
-        drained_s = time.monotonic() - load_end
         after = asyncio.run(stream_once(server.url, StreamRequest(server.model, max_tokens=8)))
         stop.set()
         sampler.join()
@@ -204,9 +200,11 @@ def run(seconds: float, clients: int, queue: int) -> dict:
 
     by_kind: dict[str, Counter] = {}
     for _t, kind, o, ok in log:
-        by_kind.setdefault(kind, Counter())["as_expected" if ok else f"unexpected:{o.kind}"] += 1
-        if o.status == 503:
-            by_kind[kind]["overloaded_503"] += 1
+        if not ok:
+            outcome = f"unexpected:{o.kind}:{o.status}"
+        else:
+            outcome = "overloaded_503" if o.status == 503 else "answered_as_expected"
+        by_kind.setdefault(kind, Counter())[outcome] += 1
     unexpected = [
         {"kind": k, "outcome": o.kind, "status": o.status, "error": o.error}
         for _t, k, o, ok in log
@@ -235,7 +233,8 @@ def run(seconds: float, clients: int, queue: int) -> dict:
             "end": round(rss / 1024, 1),
         },
         "recovery": {
-            "queue_drained_after_s": round(drained_s, 2),
+            # clients stop starting requests at the end of the window; their last ones finish
+            "queue_empty_after_window_s": _drained_after(samples, seconds),
             "request_after_load": after.kind,
             "in_flight_at_end": metrics.get("strictcall_requests_in_flight"),
         },
@@ -246,6 +245,14 @@ def run(seconds: float, clients: int, queue: int) -> dict:
         },
         "samples": samples,
     }
+
+
+def _drained_after(samples: list[dict], seconds: float) -> float | None:
+    """Seconds after the load window until nothing was in flight (from the samples)."""
+    for x in samples:
+        if x["t"] >= seconds and x["in_flight"] == 0:
+            return round(x["t"] - seconds, 1)
+    return None
 
 
 def plot(result: dict, path: Path) -> None:
