@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strictcall.api.errors import APIError
+from strictcall.api.limits import check_request
 from strictcall.api.schemas import ChatCompletionRequest
 from strictcall.api.state import AppState
 from strictcall.chat.render import Prompt, TemplateError, render
@@ -30,27 +31,6 @@ from strictcall.grammar.schema import SchemaError, check_schema, normalize_param
 # sets (BFCL's `math.factorial`) use it.
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
-# apply_chat_template's own arguments: chat_template_kwargs may not override them
-_RESERVED_TEMPLATE_KWARGS = frozenset(
-    {
-        "conversation",
-        "messages",
-        "tools",
-        "documents",
-        "chat_template",
-        "add_generation_prompt",
-        "continue_final_message",
-        "tokenize",
-        "padding",
-        "truncation",
-        "max_length",
-        "return_tensors",
-        "return_dict",
-        "return_assistant_tokens_mask",
-        "tokenizer_kwargs",
-    }
-)
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -109,43 +89,7 @@ def _refuse_unsupported(req: ChatCompletionRequest) -> None:
         )
 
 
-def _find_surrogate(value: Any, path: str) -> str | None:
-    """The path of the first string (or key) holding an unpaired UTF-16 surrogate."""
-    stack = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return where
-        elif isinstance(item, dict):
-            for key, sub in item.items():
-                if isinstance(key, str) and _SURROGATE.search(key):
-                    return where
-                stack.append((sub, f"{where}.{key}" if where else str(key)))
-        elif isinstance(item, list):
-            stack.extend((sub, f"{where}[{i}]") for i, sub in enumerate(item))
-    return None
-
-
-def _check_text(req: ChatCompletionRequest) -> None:
-    """JSON can carry `\\ud800` alone; no tokenizer or grammar can take it: refuse by name."""
-    where = _find_surrogate(req.model_dump(by_alias=True, exclude_none=True), "")
-    if where is not None:
-        raise APIError(
-            f"{where} contains an unpaired UTF-16 surrogate, which is not valid Unicode",
-            param=where,
-            code="invalid_unicode",
-        )
-
-
-def _check_messages(messages: list[dict[str, Any]], limit: int) -> None:
-    if len(messages) > limit:
-        raise APIError(
-            f"Too many messages: {len(messages)}; this server accepts at most {limit} "
-            "(--max-messages).",
-            param="messages",
-            code="too_many_messages",
-        )
+def _check_messages(messages: list[dict[str, Any]]) -> None:
     for i, m in enumerate(messages):
         where = f"messages[{i}]"
         role = m.get("role")
@@ -217,13 +161,6 @@ def _check_messages(messages: list[dict[str, Any]], limit: int) -> None:
 def _check_tools(req: ChatCompletionRequest, state: AppState) -> tuple[ToolSpec, ...]:
     specs: list[ToolSpec] = []
     seen: set[str] = set()
-    limit = state.config.max_tools
-    if req.tools and len(req.tools) > limit:
-        raise APIError(
-            f"Too many tools: {len(req.tools)}; this server accepts at most {limit} (--max-tools).",
-            param="tools",
-            code="too_many_tools",
-        )
     for i, tool in enumerate(req.tools or []):
         fn = tool.function
         param = f"tools[{i}].function"
@@ -337,7 +274,7 @@ def _stops(req: ChatCompletionRequest) -> list[str]:
 
 
 def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
-    _check_text(req)
+    check_request(req, state.config)
     _refuse_unsupported(req)
     if req.model not in state.model_names:
         raise APIError(
@@ -346,7 +283,7 @@ def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
             param="model",
             code="model_not_found",
         )
-    _check_messages(req.messages, state.config.max_messages)
+    _check_messages(req.messages)
     tools = _check_tools(req, state)
     mode, named = _tool_choice(req, tools)
     if tools and state.fmt is None:
@@ -365,12 +302,6 @@ def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
 
     show_tools = tools and not (mode == "none" and state.config.exclude_tools_when_tool_choice_none)
     kwargs = dict(req.chat_template_kwargs or {})
-    for key in kwargs:
-        if key in _RESERVED_TEMPLATE_KWARGS:
-            raise APIError(
-                f"chat_template_kwargs may not set {key!r}: the server sets it",
-                param=f"chat_template_kwargs.{key}",
-            )
     if req.reasoning_effort is not None:
         kwargs.setdefault("reasoning_effort", req.reasoning_effort)
     try:

@@ -35,6 +35,7 @@ from strictcall.engines.base import (
     TokenLogprob,
 )
 from strictcall.engines.batch import PaddedBatch, SeparateCaches
+from strictcall.engines.commit import commit
 from strictcall.engines.detokenize import Detokenizer
 from strictcall.engines.sampling import RowSampler, bitmask_to_bool, top_logprobs
 
@@ -46,9 +47,6 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 # raises inside its own sampling step after two tokens, as a bug in one request's generation
 # would. Off unless the variable is set; the server logs a warning when it is.
 FAULT_SEED_ENV = "STRICTCALL_INJECT_FAULT_SEED"
-
-# How many times a token the mask allowed but the matcher refused is struck out and redrawn.
-_MAX_REDRAWS = 4
 
 
 @dataclass
@@ -325,8 +323,9 @@ class EmbeddedEngine:
                 row[eos] = float("-inf")
         token = seq.sampler.draw(row)
         if seq.matcher is not None:
-            token = self._commit(seq, row, token)
-            if token < 0:
+            token, error = commit(seq.matcher, self.lltok, row, token, seq.sampler.draw)
+            if error is not None:
+                seq.error, seq.error_code = error, "grammar_dead_end"
                 return -1
         if seq.request.sampling.logprobs is not None:
             seq.pending_logprobs = self._logprobs(row, token, seq.request.sampling.logprobs)
@@ -337,33 +336,6 @@ class EmbeddedEngine:
         """Test-only (STRICTCALL_INJECT_FAULT_SEED): fail as a bug in this request would."""
         if len(seq.output) >= 2:
             raise RuntimeError(f"injected fault ({FAULT_SEED_ENV})")
-
-    def _commit(self, seq: _Sequence, row: torch.Tensor, token: int) -> int:
-        """Advance the matcher by `token`, or by a replacement when the matcher refuses it.
-
-        llguidance 1.9.1 can let a special token into the mask where the grammar forces text
-        that spells it (a const value or a lone required property name `</tool_call>`), then
-        refuse to consume it. Such a token is struck from the row and another one drawn; when
-        the row has nothing else, the forced text is written in ordinary tokens. So a schema
-        that spells a marker still ends in a valid call instead of an error.
-        """
-        matcher = seq.matcher
-        assert matcher is not None
-        for _ in range(_MAX_REDRAWS):
-            if matcher.try_consume_tokens([token]) == 1:
-                return token
-            row[token] = float("-inf")
-            if not torch.isfinite(row).any():
-                break
-            token = seq.sampler.draw(row)
-        spelled = spelled_forced_token(matcher, self.lltok)
-        if spelled is not None and matcher.try_consume_tokens([spelled]) == 1:
-            return spelled
-        seq.error = "the grammar refused every token it allowed" + (
-            f": {matcher.get_error()[:300]}" if matcher.is_error() else ""
-        )
-        seq.error_code = "grammar_dead_end"
-        return -1
 
     def _logprobs(self, row: torch.Tensor, token: int, k: int) -> TokenLogprob:
         chosen, top = top_logprobs(row, token, k)
@@ -435,20 +407,6 @@ class EmbeddedEngine:
             return self.lltok.decode_bytes([token])
         except Exception:
             return b""
-
-
-def spelled_forced_token(
-    matcher: llguidance.LLMatcher, lltok: llguidance.LLTokenizer
-) -> int | None:
-    """The first ordinary token of the text the grammar forces next, if any.
-
-    Special tokens appear in forced bytes as 0xFF plus their id; only the text before one is
-    spelled out (greedily, over ordinary tokens: a special token never matches plain text).
-    """
-    forced = matcher.compute_ff_bytes().split(b"\xff", 1)[0]
-    text = forced.decode("utf-8", errors="ignore")
-    ids = lltok.greedy_tokenize(text) if text else []
-    return ids[0] if ids else None
 
 
 def _fault_seed_from_env() -> int | None:
