@@ -46,9 +46,13 @@ OTHER_MARKERS = [
     "[ARGS]",
     "<|python_tag|>",
     "<|eom_id|>",
+    "<|start|>",
     "<|channel|>",
+    "<|constrain|>",
     "<|message|>",
+    "<|end|>",
     "<|call|>",
+    "<|return|>",
     "<function=",
     "</function>",
     "<parameter=",
@@ -149,9 +153,16 @@ def random_walk(grammar: str, seed: int, markers_as_tokens: bool, max_tokens: in
 
     Returns (text, finished): the text the parser would read, and whether the grammar ended.
     """
-    hf, lltok, _special = tokenizer(markers_as_tokens)
+    hf, lltok, special = tokenizer(markers_as_tokens)
     rng = random.Random(seed)
     closing = _closing_ids(markers_as_tokens)
+    # markers this grammar mentions (as literals or inside regexes), written whole now and then:
+    # free text (reasoning, notes) ends only at one, which a token-by-token walk rarely spells
+    markers = [
+        [special[m]] if m in special else lltok.greedy_tokenize(m)
+        for m in all_markers()
+        if m in grammar or regex_escape(m) in grammar
+    ]
     matcher = llguidance.LLMatcher(
         lltok, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0
     )
@@ -161,6 +172,12 @@ def random_walk(grammar: str, seed: int, markers_as_tokens: bool, max_tokens: in
         if matcher.is_stopped():
             break
         allowed = _allowed(matcher, len(hf)).tolist()
+        if markers and len(allowed) > len(hf) // 2 and rng.random() < 0.25:
+            ids = rng.choice(markers)
+            n = matcher.try_consume_tokens(ids)
+            if n:
+                out += ids[:n]
+                continue
         assert allowed, f"dead end after {lltok.decode_str(out)!r}: {matcher.get_error()}"
         favoured = [t for t in allowed if t in closing]
         pool = favoured if favoured and rng.random() < 0.6 else allowed
@@ -174,7 +191,8 @@ def random_walk(grammar: str, seed: int, markers_as_tokens: bool, max_tokens: in
         out.append(token)
     finished = matcher.is_stopped()
     eos = {hf.eos_token_id}
-    text = b"".join(lltok.decode_bytes([t]) for t in out if t not in eos).decode("utf-8")
+    raw = b"".join(lltok.decode_bytes([t]) for t in out if t not in eos)
+    text = raw.decode("utf-8", errors="replace")  # as the engine's detokenizer does
     return text, finished
 
 
