@@ -7,7 +7,10 @@ DEMO := .cache/demo-model
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test bench lint format demo clean
+SOAK_SECONDS ?= 300
+SOAK_CLIENTS ?= 64
+
+.PHONY: serve test bench soak lint format demo clean
 
 $(VENV)/.base: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +34,10 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) -m bench
+
+# minutes of mixed load, bad input, hang-ups and faults: bench/results/soak.{json,png}
+soak: $(VENV)/.dev
+	PYTHONPATH=. $(PY) bench/soak.py --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -54,6 +54,30 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-queue", type=int, default=256, help="requests in flight before new ones get 503"
     )
+    limits = p.add_argument_group("limits (each refusal is a 4xx naming the field)")
+    limits.add_argument(
+        "--max-request-bytes",
+        type=int,
+        default=4 * 1024 * 1024,
+        help="largest request body; larger ones get 413 (default 4 MiB)",
+    )
+    limits.add_argument("--max-tools", type=int, default=512, help="tools per request")
+    limits.add_argument("--max-messages", type=int, default=4096, help="messages per request")
+    limits.add_argument(
+        "--max-schema-depth", type=int, default=32, help="nesting depth of one tool schema"
+    )
+    limits.add_argument(
+        "--max-schema-bytes",
+        type=int,
+        default=256 * 1024,
+        help="size of one tool schema as JSON (default 256 KiB)",
+    )
+    p.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=30.0,
+        help="on SIGTERM, seconds to let in-flight requests finish before cutting them off",
+    )
     p.add_argument(
         "--exclude-tools-when-tool-choice-none",
         action="store_true",
@@ -178,6 +202,7 @@ def serve(args: argparse.Namespace) -> int:
     from strictcall.api.responses.store import ResponseStore
     from strictcall.api.state import ServerConfig, make_state
     from strictcall.engines.embedded import EmbeddedEngine, EngineConfig
+    from strictcall.grammar.schema import SchemaLimits
 
     engine = EmbeddedEngine(
         EngineConfig(
@@ -198,6 +223,12 @@ def serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         exclude_tools_when_tool_choice_none=args.exclude_tools_when_tool_choice_none,
         reasoning_effort=args.reasoning_effort,
+        schema_limits=SchemaLimits(
+            max_depth=args.max_schema_depth, max_bytes=args.max_schema_bytes
+        ),
+        max_request_bytes=args.max_request_bytes,
+        max_tools=args.max_tools,
+        max_messages=args.max_messages,
     )
     try:
         tools = _tool_hub(args)
@@ -208,7 +239,16 @@ def serve(args: argparse.Namespace) -> int:
     state.tools = tools
     state.store = ResponseStore(args.store)
     app = create_app(state)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
+    # SIGTERM/SIGINT: uvicorn stops listening, lets in-flight requests finish for up to
+    # --shutdown-timeout seconds, cancels the rest (their generations are aborted), then the
+    # lifespan stops the engine.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level.lower(),
+        timeout_graceful_shutdown=max(args.shutdown_timeout, 0.0),  # type: ignore[arg-type]
+    )
     return 0
 
 

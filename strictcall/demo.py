@@ -188,7 +188,8 @@ def build_tiny_model(
     }
     stamp = json.loads(json.dumps(stamp))  # as it reads back from disk (tuples become lists)
     stamp_file = out / "strictcall-tiny.json"
-    if stamp_file.exists() and json.loads(stamp_file.read_text()) == stamp:
+    # compared as JSON (tuples come back as lists), else every call would rebuild the model
+    if stamp_file.exists() and json.loads(stamp_file.read_text()) == json.loads(json.dumps(stamp)):
         return out
 
     import torch

@@ -36,7 +36,7 @@ def free_port() -> int:
 class Server:
     """`strictcall serve` in a subprocess, as a user runs it."""
 
-    def __init__(self, model: Path, *args: str):
+    def __init__(self, model: Path, *args: str, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.model = str(model)
@@ -54,7 +54,7 @@ class Server:
             "warning",
             *args,
         ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(
             cmd, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env
         )

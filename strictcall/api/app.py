@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import hmac
+import asyncio
+import contextlib
 import time
 from contextlib import asynccontextmanager
 from typing import Literal
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strictcall import __version__
@@ -20,6 +22,11 @@ from strictcall.api.errors import (
     unexpected_handler,
     validation_handler,
 )
+from strictcall.api.middleware import (
+    AuthMiddleware,
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+)
 from strictcall.api.responses import route as responses
 from strictcall.api.responses.schemas import ResponsesRequest
 from strictcall.api.schemas import ChatCompletionRequest
@@ -30,6 +37,7 @@ def create_app(state: AppState) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         state.engine.start()
+        ticker = asyncio.create_task(_tick(state))
         try:
             if state.tools is not None:
                 await state.tools.start()
@@ -39,6 +47,7 @@ def create_app(state: AppState) -> FastAPI:
                 await state.tools.close()
             if state.store is not None:
                 state.store.close()
+            ticker.cancel()
             state.engine.shutdown()
 
     app = FastAPI(title="strictcall", version=__version__, lifespan=lifespan)
@@ -47,24 +56,23 @@ def create_app(state: AppState) -> FastAPI:
     app.add_exception_handler(APIError, api_error_handler)
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_handler)
+    # added last is outermost: metrics, then auth, then the body limit
+    app.add_middleware(BodyLimitMiddleware, limit=state.config.max_request_bytes)
+    app.add_middleware(AuthMiddleware, api_key=state.config.api_key)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     started = int(time.time())
-
-    async def authorize(request: Request) -> None:
-        key = state.config.api_key
-        if key is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), key.encode()
-        ):
-            raise APIError("Incorrect API key provided.", status=401, code="invalid_api_key")
 
     @app.get("/health")
     async def health() -> dict:
         return {"status": "ok"}
 
-    @app.get("/v1/models", dependencies=[Depends(authorize)])
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(
+            state.metrics.render(state.engine), media_type="text/plain; version=0.0.4"
+        )
+
+    @app.get("/v1/models")
     async def models() -> dict:
         fmt = state.fmt.name if state.fmt is not None else None
         return {
@@ -82,26 +90,34 @@ def create_app(state: AppState) -> FastAPI:
             ],
         }
 
-    @app.post("/v1/chat/completions", dependencies=[Depends(authorize)])
+    @app.post("/v1/chat/completions")
     async def chat_completions(body: ChatCompletionRequest, request: Request):
         return await create_chat_completion(body, request, state)
 
-    @app.post("/v1/responses", dependencies=[Depends(authorize)])
+    @app.post("/v1/responses")
     async def create_response(body: ResponsesRequest, request: Request):
         return await responses.create_response(body, request, state)
 
-    @app.get("/v1/responses/{response_id}", dependencies=[Depends(authorize)])
+    @app.get("/v1/responses/{response_id}")
     async def get_response(response_id: str):
         return await responses.get_response(response_id, state)
 
-    @app.delete("/v1/responses/{response_id}", dependencies=[Depends(authorize)])
+    @app.delete("/v1/responses/{response_id}")
     async def delete_response(response_id: str):
         return await responses.delete_response(response_id, state)
 
-    @app.get("/v1/responses/{response_id}/input_items", dependencies=[Depends(authorize)])
+    @app.get("/v1/responses/{response_id}/input_items")
     async def input_items(
         response_id: str, order: Literal["asc", "desc"] = "desc", limit: int = 20
     ):
         return await responses.list_input_items(response_id, state, order, limit)
 
     return app
+
+
+async def _tick(state: AppState) -> None:
+    """Sample the engine's token counter once a second for the tokens/s gauge."""
+    with contextlib.suppress(asyncio.CancelledError):
+        while True:
+            state.metrics.tick(state.engine)
+            await asyncio.sleep(1.0)

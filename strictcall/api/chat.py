@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from strictcall.api.errors import APIError, error_body
+from strictcall.api.errors import APIError, ErrorResponse, error_body
 from strictcall.api.plan import ChatPlan, build_plan
 from strictcall.api.schemas import ChatCompletionRequest
 from strictcall.api.state import AppState
@@ -34,6 +34,7 @@ class Step:
     logprobs: list[TokenLogprob] = field(default_factory=list)
     finish: str | None = None  # stop | length | tool_calls | error
     error: str | None = None
+    error_code: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
@@ -70,11 +71,19 @@ async def generation_steps(plan: ChatPlan, handle: RequestHandle) -> AsyncIterat
     stops = _StopScanner(plan.stop, plan.include_stop)
     called = False
     engine = plan.state.engine
+    metrics = plan.state.metrics
+    first_token = True
+    calls: set[int] = set()  # indices of calls sent (withdrawn ones taken out)
 
     def filtered(deltas: list[Delta]) -> tuple[list[Delta], bool]:
         nonlocal called
         out: list[Delta] = []
         for d in deltas:
+            if d.tool_call_index is not None:
+                if d.withdrawn:
+                    calls.discard(d.tool_call_index)
+                elif d.name is not None:
+                    calls.add(d.tool_call_index)
             if d.content is not None and d.tool_call_index is None and not d.withdrawn:
                 text, hit = stops.push(d.content)
                 if text:
@@ -90,7 +99,17 @@ async def generation_steps(plan: ChatPlan, handle: RequestHandle) -> AsyncIterat
             out.append(d)
         return out, False
 
+    def ended(step: Step) -> Step:
+        metrics.generations.inc(step.finish or "abort")
+        if calls:
+            metrics.tool_calls.inc(plan.mode, amount=len(calls))
+        return step
+
     async for event in handle:
+        if first_token and event.token_ids:
+            first_token = False
+            if plan.started:
+                metrics.ttft.observe(time.monotonic() - plan.started)
         step = Step(prompt_tokens=event.prompt_tokens, completion_tokens=event.completion_tokens)
         step.logprobs = event.logprobs or []
         deltas = parser.feed(event.text) if event.text else []
@@ -100,7 +119,7 @@ async def generation_steps(plan: ChatPlan, handle: RequestHandle) -> AsyncIterat
         if stopped:
             engine.abort(plan.request_id)
             step.finish = "stop"
-            yield step
+            yield ended(step)
             return
         if event.finish_reason is not None:
             tail = stops.flush()
@@ -108,15 +127,16 @@ async def generation_steps(plan: ChatPlan, handle: RequestHandle) -> AsyncIterat
                 step.deltas.append(Delta(content=tail))
             if event.finish_reason == "error":
                 step.finish, step.error = "error", event.error or "generation failed"
+                step.error_code = event.error_code
             elif event.finish_reason == "length":
                 step.finish = "length"
             elif event.finish_reason == "stop":
                 step.finish = "tool_calls" if called and _calls_survive(parser) else "stop"
             else:
                 step.finish = "abort"
-        yield step
-        if step.finish is not None:
+            yield ended(step)
             return
+        yield step
 
 
 def _calls_survive(parser) -> bool:
@@ -128,7 +148,7 @@ async def submit_plan(plan: ChatPlan, state: AppState, grammar_param: str) -> Re
     request field an invalid grammar came from)."""
     loop = asyncio.get_running_loop()
     try:
-        return await asyncio.to_thread(state.engine.submit, plan.generation, loop)
+        handle = await asyncio.to_thread(state.engine.submit, plan.generation, loop)
     except EngineOverloaded:
         raise APIError(
             "The server is busy; retry shortly.",
@@ -140,10 +160,15 @@ async def submit_plan(plan: ChatPlan, state: AppState, grammar_param: str) -> Re
     except EngineError as exc:
         param = grammar_param if exc.code == "invalid_grammar" else exc.param
         raise APIError(str(exc), param=param, code=exc.code) from None
+    if plan.generation.grammar is not None:
+        state.metrics.grammar.observe(plan.grammar_s + handle.grammar_s)
+    return handle
 
 
 async def create_chat_completion(req: ChatCompletionRequest, request: Request, state: AppState):
+    started = time.monotonic()
     plan = await asyncio.to_thread(build_plan, req, state)
+    plan.started = started
     grammar_param = "structured_outputs" if req.structured_outputs else "response_format"
     handle = await submit_plan(plan, state, grammar_param)
     created = int(time.time())
@@ -170,8 +195,9 @@ async def _complete(plan: ChatPlan, handle: RequestHandle, created: int, request
         watcher.cancel()
         if last.finish is None:
             plan.state.engine.abort(plan.request_id)
+            plan.state.metrics.generations.inc("disconnected")
     if last.finish == "error":
-        return JSONResponse(error_body(last.error or "generation failed", "server_error"), 500)
+        return _generation_error(plan, last)
     result = assemble(deltas)
     message: dict[str, Any] = {"role": "assistant", "content": result.content, "refusal": None}
     if result.reasoning is not None:
@@ -200,6 +226,22 @@ async def _complete(plan: ChatPlan, handle: RequestHandle, created: int, request
         "usage": _usage(last),
     }
     return JSONResponse(body)
+
+
+def _generation_error(plan: ChatPlan, step: Step) -> JSONResponse:
+    """A generation that failed: the request's constraint at fault (400) or the server (500)."""
+    message = step.error or "generation failed"
+    if step.error_code == "grammar_dead_end":
+        param = "tools" if plan.tool_names else "response_format"
+        body = error_body(message, "invalid_request_error", param, "grammar_dead_end")
+        return ErrorResponse(body, 400)
+    return ErrorResponse(error_body(message, "server_error", None, "generation_failed"), 500)
+
+
+def _stream_error(plan: ChatPlan, message: str, code: str | None) -> str:
+    kind = "invalid_request_error" if code == "grammar_dead_end" else "server_error"
+    plan.state.metrics.errors.inc(kind)
+    return _sse_line(error_body(message, kind, None, code or "generation_failed"))
 
 
 async def _abort_on_disconnect(request: Request, plan: ChatPlan) -> None:
@@ -250,7 +292,7 @@ async def _sse(
                     yield chunk(piece, usage=usage)
             if step.finish == "error":
                 finished = True
-                yield _sse_line(error_body(step.error or "generation failed", "server_error"))
+                yield _stream_error(plan, step.error or "generation failed", step.error_code)
                 break
             if step.finish is not None:
                 finished = True
@@ -269,10 +311,17 @@ async def _sse(
                             "usage": _usage(step),
                         }
                     )
-        yield "data: [DONE]\n\n"
+    except Exception as exc:  # a fault in this request's stream ends this request only
+        log.exception("stream of %s failed", plan.request_id)
+        plan.state.engine.abort(plan.request_id)
+        plan.state.metrics.generations.inc("error")
+        finished = True
+        yield _stream_error(plan, f"internal error: {type(exc).__name__}", None)
     finally:
-        if not finished:
+        if not finished:  # the client went away (or the server is cutting it off)
             plan.state.engine.abort(plan.request_id)
+            plan.state.metrics.generations.inc("disconnected")
+    yield "data: [DONE]\n\n"
 
 
 def _delta_body(d: Delta, out_index: dict[int, int]) -> dict | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import Request
@@ -34,8 +35,16 @@ def error_body(message: str, type: str, param: str | None = None, code: str | No
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
+class ErrorResponse(JSONResponse):
+    """An error body written as ASCII JSON: messages quote what the client sent, and text
+    that is not valid Unicode (an unpaired surrogate) must not turn a 400 into a 500."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
 def error_response(exc: APIError) -> JSONResponse:
-    return JSONResponse(
+    return ErrorResponse(
         error_body(exc.message, exc.type, exc.param, exc.code),
         status_code=exc.status,
         headers=exc.headers,
@@ -73,7 +82,7 @@ async def validation_handler(_request: Request, exc: RequestValidationError) -> 
         message += (
             f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} in the request)"
         )
-    return JSONResponse(error_body(message, "invalid_request_error", param, kind or None), 400)
+    return ErrorResponse(error_body(message, "invalid_request_error", param, kind or None), 400)
 
 
 async def api_error_handler(_request: Request, exc: APIError) -> JSONResponse:
@@ -85,7 +94,7 @@ async def http_error_handler(_request: Request, exc: StarletteHTTPException) -> 
     message = str(exc.detail) if exc.detail else "error"
     if exc.status_code == 405:
         message = "Method not allowed for this endpoint."
-    return JSONResponse(
+    return ErrorResponse(
         error_body(message, kind),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
@@ -93,6 +102,6 @@ async def http_error_handler(_request: Request, exc: StarletteHTTPException) -> 
 
 
 async def unexpected_handler(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(
+    return ErrorResponse(
         error_body(f"internal error: {type(exc).__name__}", "server_error"), status_code=500
     )

@@ -6,11 +6,13 @@ Every refusal here names the field at fault; nothing the client sent is ignored 
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from strictcall.api.errors import APIError
+from strictcall.api.limits import check_request
 from strictcall.api.schemas import ChatCompletionRequest
 from strictcall.api.state import AppState
 from strictcall.chat.render import Prompt, TemplateError, render
@@ -40,6 +42,8 @@ class ChatPlan:
     include_stop: bool
     logprobs: bool
     state: AppState
+    grammar_s: float = 0.0  # time spent writing the grammar (the engine then compiles it)
+    started: float = 0.0  # time.monotonic() when the request arrived
 
     def parser(self) -> DeltaParser:
         fmt = self.state.fmt
@@ -229,12 +233,21 @@ def _tool_choice(req: ChatCompletionRequest, tools: tuple[ToolSpec, ...]) -> tup
     return "named", name
 
 
-def _content_rule(req: ChatCompletionRequest) -> str | None:
+def call_triggers(state: AppState, callable_tools: bool) -> list[str]:
+    """Texts the answer may not spell while calls are possible: a call written in the answer
+    text would be read as a call no tool schema constrained."""
+    if not callable_tools or state.fmt is None:
+        return []
+    return list(dict.fromkeys(s.trigger for s in state.fmt.syntaxes if s.trigger))
+
+
+def _content_rule(req: ChatCompletionRequest, exclude: list[str]) -> str | None:
     try:
         if req.response_format is not None:
-            return from_response_format(req.response_format.model_dump(by_alias=True))
+            return from_response_format(req.response_format.model_dump(by_alias=True), exclude)
         if req.structured_outputs is not None:
-            return from_structured_outputs(req.structured_outputs.model_dump(by_alias=True))
+            so = req.structured_outputs.model_dump(by_alias=True)
+            return from_structured_outputs(so, exclude)
     except FormatError as exc:
         raise APIError(str(exc), param=exc.param, code="invalid_response_format") from None
     return None
@@ -319,12 +332,13 @@ def _stops(req: ChatCompletionRequest) -> list[str]:
 
 
 def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
+    check_request(req, state.config)
     _refuse_unsupported(req)
     check_model(req.model, state)
     _check_messages(req.messages)
     tools = _check_tools(req, state)
     mode, named = _tool_choice(req, tools)
-    content = _content_rule(req)
+    content = _content_rule(req, call_triggers(state, bool(tools) and mode != "none"))
     stops = _stops(req)
     sampling = _sampling(req, state)
 
@@ -395,6 +409,7 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
         sampling = dataclasses.replace(sampling, stop_token_ids=sampling.stop_token_ids + ends)
 
     grammar = None
+    t0 = time.perf_counter()
     if state.fmt is not None and (inp.tools or inp.content is not None):
         spec = ConstraintSpec(
             tools=inp.tools,
@@ -428,4 +443,5 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
         include_stop=inp.include_stop,
         logprobs=inp.logprobs,
         state=state,
+        grammar_s=time.perf_counter() - t0 if grammar is not None else 0.0,
     )

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from strictcall.api.metrics import Metrics
 from strictcall.chat.render import template_has_reasoning
 from strictcall.chat.tokenizer import ModelTokenizer
 from strictcall.formats import Format, get_format
@@ -28,6 +29,10 @@ class ServerConfig:
     exclude_tools_when_tool_choice_none: bool = False
     reasoning_effort: str | None = None  # the default when a request names none
     schema_limits: SchemaLimits = field(default_factory=SchemaLimits)
+    # bad-input limits (docs/reliability.md); each refusal is a 4xx naming the field
+    max_request_bytes: int = 4 * 1024 * 1024
+    max_tools: int = 512
+    max_messages: int = 4096
 
 
 @dataclass
@@ -41,6 +46,7 @@ class AppState:
     hidden_token_ids: frozenset[int]
     tools: ToolHub | None = None  # server-side tools (--tool-server)
     store: ResponseStore | None = None  # stored responses (--store)
+    metrics: Metrics = field(default_factory=Metrics)
 
     @property
     def served_name(self) -> str:

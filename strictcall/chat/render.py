@@ -93,7 +93,14 @@ def render(
             tokenize=False,
             **kwargs,
         )
-    except (jinja2.TemplateError, TypeError, KeyError, AttributeError, IndexError) as exc:
+    except (
+        jinja2.TemplateError,
+        TypeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        IndexError,
+    ) as exc:
         raise TemplateError(f"the chat template cannot render these messages: {exc}") from None
     if not isinstance(text, str):
         raise TemplateError("the chat template did not render text")

@@ -70,6 +70,9 @@ class TokenEvent:
     logprobs: list[TokenLogprob] | None = None
     finish_reason: FinishReason | None = None
     error: str | None = None
+    # why it failed: "grammar_dead_end" (the constraint allowed no way on; the request's
+    # schema or grammar is at fault) or None (a fault in the server)
+    error_code: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
@@ -82,6 +85,7 @@ class RequestHandle:
         self._loop = loop
         self._queue: asyncio.Queue[TokenEvent] = asyncio.Queue()
         self.finished = False
+        self.grammar_s = 0.0  # time the engine spent compiling the request's grammar
 
     def push(self, event: TokenEvent) -> None:
         """Called from the engine thread."""

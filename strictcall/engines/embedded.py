@@ -35,12 +35,18 @@ from strictcall.engines.base import (
     TokenLogprob,
 )
 from strictcall.engines.batch import PaddedBatch, SeparateCaches
+from strictcall.engines.commit import commit
 from strictcall.engines.detokenize import Detokenizer
 from strictcall.engines.sampling import RowSampler, bitmask_to_bool, top_logprobs
 
 log = logging.getLogger(__name__)
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+# Test-only fault injection (docs/reliability.md): a request whose `seed` equals this value
+# raises inside its own sampling step after two tokens, as a bug in one request's generation
+# would. Off unless the variable is set; the server logs a warning when it is.
+FAULT_SEED_ENV = "STRICTCALL_INJECT_FAULT_SEED"
 
 
 @dataclass
@@ -67,6 +73,7 @@ class _Sequence:
     next_token: int = -1
     finish: FinishReason | None = None
     error: str | None = None
+    error_code: str | None = None
     pending_logprobs: TokenLogprob | None = None
     reported: bool = False  # the final event was sent
 
@@ -115,6 +122,7 @@ class EmbeddedEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.stats = {"steps": 0, "tokens": 0, "mask_wait_s": 0.0, "forward_s": 0.0}
+        self._fault_seed = _fault_seed_from_env()
 
     # ---- public API -----------------------------------------------------------------------
     def start(self) -> None:
@@ -131,7 +139,13 @@ class EmbeddedEngine:
 
     @property
     def in_flight(self) -> int:
+        """Requests accepted and not yet finished (running, waiting, or just submitted)."""
         return self._in_flight
+
+    @property
+    def running(self) -> int:
+        """Sequences in the decode batch."""
+        return len(self._running)
 
     def compile_grammar(self, grammar: str) -> llguidance.LLMatcher:
         """A fresh matcher for `grammar`; EngineError if the grammar is invalid."""
@@ -165,19 +179,26 @@ class EmbeddedEngine:
                 param="messages" if prompt >= self.max_model_len else "max_tokens",
                 code="context_length_exceeded",
             )
-        matcher = self.compile_grammar(request.grammar) if request.grammar else None
-        with self._count_lock:
+        with self._count_lock:  # a full server refuses before spending time on the grammar
             if self._in_flight >= self.config.max_queue:
                 raise EngineOverloaded(f"{self._in_flight} requests in flight")
             self._in_flight += 1
-        handle = RequestHandle(request.request_id, loop)
-        seq = _Sequence(
-            request=request,
-            handle=handle,
-            sampler=RowSampler(request.sampling, self.vocab, request.prompt_ids),
-            detok=Detokenizer(self.token_bytes.__getitem__, request.hidden_token_ids),
-            matcher=matcher,
-        )
+        try:
+            handle = RequestHandle(request.request_id, loop)
+            t0 = time.perf_counter()
+            matcher = self.compile_grammar(request.grammar) if request.grammar else None
+            handle.grammar_s = time.perf_counter() - t0
+            seq = _Sequence(
+                request=request,
+                handle=handle,
+                sampler=RowSampler(request.sampling, self.vocab, request.prompt_ids),
+                detok=Detokenizer(self.token_bytes.__getitem__, request.hidden_token_ids),
+                matcher=matcher,
+            )
+        except BaseException:
+            with self._count_lock:
+                self._in_flight -= 1
+            raise
         self._inbox.put(seq)
         return handle
 
@@ -230,6 +251,13 @@ class EmbeddedEngine:
                 self._emit(seq, [], "")
         self._retire()
 
+    def _fail(self, seq: _Sequence, exc: Exception, during: str) -> None:
+        """End one request whose own work raised; the others keep running."""
+        log.exception("%s failed for %s", during, seq.request.request_id)
+        seq.finish = "error"
+        seq.error = f"{during} failed: {type(exc).__name__}: {str(exc)[:200]}"
+        self._emit(seq, [], "")
+
     def _admit(self) -> None:
         while self._waiting and len(self._running) < self.config.max_batch:
             seq = self._waiting.popleft()
@@ -237,14 +265,15 @@ class EmbeddedEngine:
             try:
                 cache, logits = self._new_batch_member(seq)
             except Exception as exc:
-                log.exception("prefill failed")
-                masks.result()
-                seq.finish, seq.error = "error", f"prefill failed: {exc}"
-                self._emit(seq, [], "")
+                masks.cancel()
+                self._fail(seq, exc, "prefill")
                 continue
-            mask = masks.result()
-            token = self._choose(seq, logits, mask, 0)
-            self._accept(seq, token)
+            try:
+                token = self._choose(seq, logits, masks.result(), 0)
+                self._accept(seq, token)
+            except Exception as exc:
+                self._fail(seq, exc, "generation")
+                continue
             if seq.finish is None:
                 assert self._batch is not None
                 self._batch.add(cache, len(seq.request.prompt_ids))
@@ -273,8 +302,11 @@ class EmbeddedEngine:
         for i, seq in enumerate(rows):
             if seq.finish is not None:
                 continue
-            token = self._choose(seq, logits[i], allowed, i)
-            self._accept(seq, token)
+            try:  # a failure in one row's sampling or grammar ends that request alone
+                token = self._choose(seq, logits[i], allowed, i)
+                self._accept(seq, token)
+            except Exception as exc:
+                self._fail(seq, exc, "generation")
         self._retire()
 
     def _retire(self) -> None:
@@ -296,22 +328,37 @@ class EmbeddedEngine:
         return _Masks(bitmask_to_bool(bitmask, self.vocab), bitmask.any(axis=1).tolist())
 
     def _choose(self, seq: _Sequence, row: torch.Tensor, masks: _Masks | None, i: int) -> int:
+        """Draw the next token; under a grammar it is also consumed by the matcher."""
+        if self._fault_seed is not None and self._fault_seed == seq.request.sampling.seed:
+            self._inject_fault(seq)
         row = row.clone()
         seq.sampler.adjust(row)
         constrained = masks is not None and seq.matcher is not None
         if constrained:
-            assert masks is not None
+            assert masks is not None and seq.matcher is not None
             if not masks.nonempty[i]:
                 seq.error = "the grammar allows no token here: " + seq.matcher.get_error()[:300]
+                seq.error_code = "grammar_dead_end"
                 return -1
             row.masked_fill_(~masks.allowed[i].to(row.device), float("-inf"))
         if seq.request.sampling.ignore_eos and not constrained:
             for eos in self.eos_ids:
                 row[eos] = float("-inf")
         token = seq.sampler.draw(row)
+        if seq.matcher is not None:
+            token, error = commit(seq.matcher, self.lltok, row, token, seq.sampler.draw)
+            if error is not None:
+                seq.error, seq.error_code = error, "grammar_dead_end"
+                return -1
         if seq.request.sampling.logprobs is not None:
             seq.pending_logprobs = self._logprobs(row, token, seq.request.sampling.logprobs)
         return token
+
+    @staticmethod
+    def _inject_fault(seq: _Sequence) -> None:
+        """Test-only (STRICTCALL_INJECT_FAULT_SEED): fail as a bug in this request would."""
+        if len(seq.output) >= 2:
+            raise RuntimeError(f"injected fault ({FAULT_SEED_ENV})")
 
     def _logprobs(self, row: torch.Tensor, token: int, k: int) -> TokenLogprob:
         chosen, top = top_logprobs(row, token, k)
@@ -335,11 +382,6 @@ class EmbeddedEngine:
         seq.output.append(token)
         seq.sampler.observe(token)
         self.stats["tokens"] += 1
-        if seq.matcher is not None and not seq.matcher.consume_token(token):
-            seq.finish = "error"
-            seq.error = "grammar rejected a token: " + seq.matcher.get_error()[:300]
-            self._emit(seq, [token], "")
-            return
         is_end = token in self.eos_ids and not params.ignore_eos
         if is_end or token in params.stop_token_ids:
             seq.finish = "stop"
@@ -367,20 +409,37 @@ class EmbeddedEngine:
             logprobs=[logprobs] if logprobs is not None and tokens else None,
             finish_reason=seq.finish,
             error=seq.error,
+            error_code=seq.error_code,
             prompt_tokens=len(seq.request.prompt_ids),
             completion_tokens=len(seq.output),
         )
-        seq.handle.push(event)
         if seq.finish is not None:
             seq.reported = True
             with self._count_lock:
                 self._in_flight -= 1
+        try:
+            seq.handle.push(event)
+        except RuntimeError:  # the request's event loop is closed: nobody is listening
+            if seq.finish is None:
+                seq.finish, seq.reported = "abort", True
+                with self._count_lock:
+                    self._in_flight -= 1
 
     def _bytes_of(self, token: int) -> bytes:
         try:
             return self.lltok.decode_bytes([token])
         except Exception:
             return b""
+
+
+def _fault_seed_from_env() -> int | None:
+    value = os.environ.get(FAULT_SEED_ENV)
+    if not value:
+        return None
+    log.warning(
+        "fault injection is on: requests with seed=%s will fail (%s)", value, FAULT_SEED_ENV
+    )
+    return int(value)
 
 
 def _resolve_device(name: str) -> torch.device:

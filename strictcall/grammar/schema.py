@@ -96,12 +96,24 @@ def _escape_pointer(name: str) -> str:
     return str(name).replace("~", "~0").replace("/", "~1")
 
 
-def _depth(schema: Any) -> int:
-    if isinstance(schema, dict):
-        return 1 + max((_depth(v) for v in schema.values()), default=0)
-    if isinstance(schema, list):
-        return 1 + max((_depth(v) for v in schema), default=0)
-    return 0
+def _too_deep(schema: Any, max_depth: int) -> str | None:
+    """The JSON pointer of a value nested deeper than `max_depth`, or None.
+
+    Iterative and stopping at the limit, so a hostile nesting cannot exhaust the stack.
+    """
+    stack: list[tuple[Any, int, str]] = [(schema, 1, "#")]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, dict):
+            children = [(v, f"{path}/{_escape_pointer(k)}") for k, v in value.items()]
+        elif isinstance(value, list):
+            children = [(v, f"{path}/{i}") for i, v in enumerate(value)]
+        else:
+            continue
+        if depth > max_depth:
+            return path
+        stack.extend((v, depth + 1, p) for v, p in children)
+    return None
 
 
 def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
@@ -112,25 +124,35 @@ def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
     limits = limits or SchemaLimits()
     if not isinstance(schema, dict):
         raise SchemaError("type", "#", "a JSON Schema must be an object")
+    # depth first, iteratively: a hostile schema must not exhaust the stack in json.dumps
+    if (deep := _too_deep(schema, limits.max_depth)) is not None:
+        nesting = {*_SCHEMA_VALUED, *_SCHEMA_LISTS, *_SCHEMA_MAPS, "enum", "const", "default"}
+        keyword = next((p for p in reversed(deep.split("/")) if p in nesting), "$")
+        raise SchemaError(
+            keyword,
+            deep,
+            f"schema nests deeper than {limits.max_depth} levels (--max-schema-depth)",
+        )
     text = json.dumps(schema, sort_keys=True)
     if len(text) > limits.max_bytes:
-        raise SchemaError("$", "#", f"schema is larger than {limits.max_bytes} bytes")
-    problem = _check_cached(text, limits.max_depth)
+        raise SchemaError(
+            "$", "#", f"schema is larger than {limits.max_bytes} bytes (--max-schema-bytes)"
+        )
+    problem = _check_cached(text)
     if problem is not None:
         raise SchemaError(*problem)
 
 
 @functools.lru_cache(maxsize=4096)
-def _check_cached(text: str, max_depth: int) -> tuple[str, str, str] | None:
+def _check_cached(text: str) -> tuple[str, str, str] | None:
     schema = json.loads(text)
     try:
-        if _depth(schema) > max_depth:
-            raise SchemaError("$", "#", f"schema nests deeper than {max_depth} levels")
         for sub, path in _walk(schema):
             for key in sub:
                 if key in UNSUPPORTED:
                     raise SchemaError(key, path, "this keyword cannot be enforced by the grammar")
         _check_metaschema(schema)
+        _check_numbers(schema)
         _check_compiles(text)
     except SchemaError as exc:
         return exc.keyword, exc.path, exc.detail
@@ -141,6 +163,69 @@ def _check_cached(text: str, max_depth: int) -> tuple[str, str, str] | None:
 def _meta_validator(cls: type) -> Any:
     """One metaschema validator per draft (building one costs more than using it)."""
     return cls(cls.META_SCHEMA)
+
+
+def _check_numbers(schema: dict) -> None:
+    """Refuse `const`/`enum` numbers the grammar engine cannot write exactly.
+
+    llguidance 1.9.1 writes such a number from a rounded double: 900.9999999999999 comes out
+    as 901 and 2**53 + 1 as 2**53, which the schema then rejects. Each number is written once
+    by llguidance itself and compared, so what is accepted here is generated exactly.
+    """
+    for sub, path in _walk(schema):
+        for key in ("const", "enum"):
+            if key not in sub:
+                continue
+            values = [sub[key]] if key == "const" else sub[key]
+            for number in _numbers(values if isinstance(values, list) else []):
+                written = _written_by_llguidance(number)
+                if written is None or json.loads(written) != number:
+                    raise SchemaError(
+                        key,
+                        path,
+                        f"the number {number!r} cannot be generated exactly (the grammar engine "
+                        f"would write {written!r}); round it or send it as a string",
+                    )
+
+
+def _numbers(values: list) -> Iterator[float | int]:
+    """Floats, and integers beyond double precision, anywhere inside `values`."""
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, float) or (isinstance(value, int) and abs(value) > 2**53):
+            yield value
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+
+
+class _Bytes:
+    """A byte-level vocabulary: enough to ask llguidance what text a grammar forces."""
+
+    eos_token_id = 256
+    bos_token_id = None
+    tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
+
+    def __call__(self, data: bytes) -> list[int]:
+        return list(data)
+
+
+@functools.cache
+def _byte_tokenizer() -> llguidance.LLTokenizer:
+    return llguidance.LLTokenizer(llguidance.TokenizerWrapper(_Bytes()), slices=[])
+
+
+@functools.lru_cache(maxsize=4096)
+def _written_by_llguidance(number: float | int) -> str | None:
+    grammar = llguidance.LLMatcher.grammar_from_json_schema(json.dumps({"const": number}))
+    matcher = llguidance.LLMatcher(_byte_tokenizer(), grammar, log_level=0)
+    if matcher.is_error():
+        return None
+    return matcher.compute_ff_bytes().decode("utf-8", errors="replace") or None
 
 
 def _check_metaschema(schema: dict) -> None:
@@ -165,8 +250,12 @@ def _check_compiles(schema_json: str) -> None:
         keyword = match.group(1)
     elif message.startswith("Unknown format"):
         keyword = "format"
+    elif "integer range" in message or "number range" in message:
+        keyword = "minimum/maximum"
     elif "regex" in message:
         keyword = "pattern"
+    elif "Pointer" in message or "$ref" in message:
+        keyword = "$ref"
     else:
         keyword = "$"
     first_line = message.strip().splitlines()[0][:300]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strictcall.api.errors import APIError
-from strictcall.api.plan import check_model, check_tool
+from strictcall.api.plan import call_triggers, check_model, check_tool
 from strictcall.api.responses.items import input_messages, new_id
 from strictcall.api.responses.schemas import (
     CodeInterpreterTool,
@@ -135,7 +135,7 @@ async def prepare(req: ResponsesRequest, state: AppState) -> Turn:
             await turn.session.aclose()
         raise
     turn.parallel = req.parallel_tool_calls is not False
-    turn.content = _content_rule(req)
+    turn.content = _content_rule(req, call_triggers(state, bool(turn.specs)))
     turn.sampling = SamplingParams(
         max_tokens=0,
         temperature=1.0 if req.temperature is None else req.temperature,
@@ -153,13 +153,13 @@ def _store(state: AppState):
     return state.store
 
 
-def _content_rule(req: ResponsesRequest) -> str | None:
+def _content_rule(req: ResponsesRequest, exclude: list[str]) -> str | None:
     fmt = req.text.format if req.text else None
     if fmt is None or fmt.type == "text":
         return None
     spec = {"name": fmt.name, "schema": fmt.schema_, "strict": fmt.strict}
     try:
-        return from_response_format({"type": fmt.type, "json_schema": spec})
+        return from_response_format({"type": fmt.type, "json_schema": spec}, exclude)
     except FormatError as exc:
         param = exc.param.replace("response_format.json_schema", "text.format")
         message = str(exc).replace("response_format.json_schema", "text.format")

@@ -1,0 +1,57 @@
+"""Advance a grammar matcher by a sampled token, working around llguidance mask glitches.
+
+llguidance 1.9.1 can let a special token into the mask where the grammar forces text that
+spells it (a const value or a lone required property name `</tool_call>`), then refuse to
+consume it. Such a token is struck from the row and another one drawn; when the row has nothing
+else, the forced text is written in ordinary tokens. So a schema that spells a marker still
+ends in a valid call instead of an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import llguidance
+import torch
+
+# How many times a token the mask allowed but the matcher refused is struck out and redrawn.
+MAX_REDRAWS = 4
+
+
+def commit(
+    matcher: llguidance.LLMatcher,
+    lltok: llguidance.LLTokenizer,
+    row: torch.Tensor,
+    token: int,
+    draw: Callable[[torch.Tensor], int],
+) -> tuple[int, str | None]:
+    """Consume `token` (or a replacement drawn from `row`, edited in place).
+
+    Returns (token consumed, None), or (-1, why) when the matcher refuses every way on.
+    """
+    for _ in range(MAX_REDRAWS):
+        if matcher.try_consume_tokens([token]) == 1:
+            return token, None
+        row[token] = float("-inf")
+        if not torch.isfinite(row).any():
+            break
+        token = draw(row)
+    spelled = spelled_forced_token(matcher, lltok)
+    if spelled is not None and matcher.try_consume_tokens([spelled]) == 1:
+        return spelled, None
+    detail = f": {matcher.get_error()[:300]}" if matcher.is_error() else ""
+    return -1, "the grammar refused every token it allowed" + detail
+
+
+def spelled_forced_token(
+    matcher: llguidance.LLMatcher, lltok: llguidance.LLTokenizer
+) -> int | None:
+    """The first ordinary token of the text the grammar forces next, if any.
+
+    Special tokens appear in forced bytes as 0xFF plus their id; only the text before one is
+    spelled out (greedily, over ordinary tokens: a special token never matches plain text).
+    """
+    forced = matcher.compute_ff_bytes().split(b"\xff", 1)[0]
+    text = forced.decode("utf-8", errors="ignore")
+    ids = lltok.greedy_tokenize(text) if text else []
+    return ids[0] if ids else None
