@@ -30,6 +30,13 @@ def commit(
     Returns (token consumed, None), or (-1, why) when the matcher refuses every way on.
     """
     for _ in range(MAX_REDRAWS):
+        if token in lltok.eos_tokens:
+            # An end token the grammar also names (gpt-oss's <|call|> closes a call and ends the
+            # turn): try_consume_tokens refuses it while the grammar is not yet accepting, so
+            # consume it the ordinary way. It succeeds, or the matcher says why not.
+            if matcher.consume_token(token):
+                return token, None
+            return -1, "the grammar refused the end of the output: " + matcher.get_error()[:300]
         if matcher.try_consume_tokens([token]) == 1:
             return token, None
         row[token] = float("-inf")

@@ -46,3 +46,17 @@ def test_a_refused_marker_token_is_replaced_by_the_spelled_text(demo_model):
     rest = lltok.greedy_tokenize("</tool_call>"[len(written) :] + '"}}\n')
     assert matcher.consume_tokens(rest)
     assert matcher.consume_token(marker) and matcher.is_accepting()
+
+
+def test_an_end_token_the_grammar_names_is_consumed(demo_model):
+    """gpt-oss's <|call|> both closes a call in the grammar and ends the turn: the matcher must
+    take it where the grammar asks for it, although the grammar is not yet accepting there."""
+    lltok = llguidance.hf.from_tokenizer(AutoTokenizer.from_pretrained(demo_model))
+    eos = lltok.eos_token
+    grammar = llguidance.LLMatcher.grammar_from_lark(f'start: "ab" <[{eos}]> "c"')
+    m = llguidance.LLMatcher(lltok, grammar, log_level=0)
+    assert m.consume_tokens(lltok.greedy_tokenize("ab"))
+    row = torch.zeros(lltok.vocab_size)
+    token, error = commit(m, lltok, row, eos, lambda r: int(torch.argmax(r)))
+    assert (token, error) == (eos, None)
+    assert not m.is_error() and not m.is_accepting()

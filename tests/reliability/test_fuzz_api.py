@@ -13,6 +13,7 @@ import zlib
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from tests.conftest import Server
@@ -95,5 +96,11 @@ def test_fuzzed_requests_get_no_5xx_and_openai_shaped_errors(fuzz_server, mode):
         def run(case):
             _check(case, fuzz_server, seen)
 
-        run()
+        try:
+            run()
+        except Unsatisfiable:
+            # a negative case needs something to make invalid; an operation whose only input
+            # is a free-form path string (GET/DELETE /v1/responses/{id}) has nothing
+            if mode != GenerationMode.NEGATIVE:
+                raise
     print(f"{mode}: responses by status {dict(sorted(seen.items()))}")
