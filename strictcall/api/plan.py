@@ -82,6 +82,9 @@ class PlanInput:
     skip_special_tokens: bool = True
     id_prefix: str = "chatcmpl"
     messages_param: str = "messages"  # the request field errors about the prompt name
+    # max_tokens is an upper bound (Responses' max_output_tokens) rather than a demand (chat's
+    # max_tokens, refused when it cannot fit): clamp it to the room the prompt leaves
+    clamp_to_context: bool = False
 
 
 def _refuse_unsupported(req: ChatCompletionRequest) -> None:
@@ -308,7 +311,9 @@ def _sampling(req: ChatCompletionRequest, state: AppState) -> SamplingParams:
     )
 
 
-def _fit_context(sampling: SamplingParams, state: AppState, prompt_len: int, param: str):
+def _fit_context(
+    sampling: SamplingParams, state: AppState, prompt_len: int, param: str, clamp: bool = False
+) -> SamplingParams:
     limit = state.engine.max_model_len
     if prompt_len >= limit:
         raise APIError(
@@ -317,9 +322,10 @@ def _fit_context(sampling: SamplingParams, state: AppState, prompt_len: int, par
             param=param,
             code="context_length_exceeded",
         )
-    if sampling.max_tokens:
+    room = limit - prompt_len
+    if sampling.max_tokens and not (clamp and sampling.max_tokens > room):
         return sampling
-    return dataclasses.replace(sampling, max_tokens=limit - prompt_len)
+    return dataclasses.replace(sampling, max_tokens=room)
 
 
 def _stops(req: ChatCompletionRequest) -> list[str]:
@@ -403,7 +409,9 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
         )
     except TemplateError as exc:
         raise APIError(str(exc), param=inp.messages_param, code="template_error") from None
-    sampling = _fit_context(inp.sampling, state, len(prompt.ids), inp.messages_param)
+    sampling = _fit_context(
+        inp.sampling, state, len(prompt.ids), inp.messages_param, inp.clamp_to_context
+    )
     if not sampling.ignore_eos:
         ends = tuple(t for t in _turn_end_ids(state) if t not in sampling.stop_token_ids)
         sampling = dataclasses.replace(sampling, stop_token_ids=sampling.stop_token_ids + ends)

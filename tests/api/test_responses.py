@@ -423,3 +423,22 @@ def test_a_stored_conversation_survives_a_restart(tmp_path):
             rc.responses.retrieve(plain.id)
     finally:
         second.stop()
+
+
+def test_max_output_tokens_beyond_the_context_is_a_bound_not_an_error(demo_model):
+    """max_output_tokens caps a whole response; each step is fitted to the room its prompt
+    leaves, so a long loop (or a generous cap) ends as incomplete, never as a refusal."""
+    server = Server(demo_model, "--max-model-len", "400", "--tool-server", "demo")
+    try:
+        r = server.client().responses.create(
+            model=server.model,
+            input="Run some code.",
+            tools=[{"type": "code_interpreter", "container": {"type": "auto"}}],
+            tool_choice="required",
+            max_output_tokens=100_000,
+            extra_body={"seed": 1},
+        )
+        ended_well(r)
+        assert r.usage.input_tokens + r.usage.output_tokens > 0
+    finally:
+        server.stop()

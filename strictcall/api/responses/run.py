@@ -96,6 +96,7 @@ class ResponseRun:
             template_kwargs=kwargs,
             id_prefix="resp",
             messages_param="input",
+            clamp_to_context=True,
         )
 
     async def _generation(self, first: bool) -> tuple[ChatPlan, RequestHandle]:
