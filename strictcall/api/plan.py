@@ -44,6 +44,7 @@ class ChatPlan:
     state: AppState
     grammar_s: float = 0.0  # time spent writing the grammar (the engine then compiles it)
     started: float = 0.0  # time.monotonic() when the request arrived
+    tools: tuple[ToolSpec, ...] = ()  # what may be called (a family reads `native` ones its way)
 
     def parser(self) -> DeltaParser:
         fmt = self.state.fmt
@@ -51,7 +52,7 @@ class ChatPlan:
             return StreamParser(None, None, in_reasoning=False, new_id=openai_call_id)
         # no tools were offered (or none may be called): nothing is read as a call
         return fmt.stream(
-            self.tool_names,
+            self.tools,
             reasoning=self.state.reasoning is not None,
             in_reasoning=self.prompt.in_reasoning,
             calls=bool(self.tool_names) and self.mode != "none",
@@ -446,6 +447,7 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
         prompt=prompt,
         generation=generation,
         tool_names={t.name for t in inp.tools},
+        tools=inp.tools,
         mode=inp.mode,
         stop=inp.stop,
         include_stop=inp.include_stop,

@@ -15,15 +15,26 @@ render what Harmony means instead:
   drops it silently).
 
 Built-in tools (`builtin_tools=["browser", "python"]`) are declared in the system message as
-the template does; the Responses API calls them.
+the template does; the Responses API calls them. The template has no rule for their calls, so
+earlier calls of an enabled built-in (a call named `python` or `browser.*` that is not also a
+declared function) are written as Harmony writes them, on the analysis channel:
+
+    <|start|>assistant to=python<|channel|>analysis code<|message|>CODE<|call|>
+    <|start|>python to=assistant<|channel|>analysis<|message|>OUTPUT<|end|>
+
+(browser calls carry their JSON arguments; results are the tool's text, not JSON-quoted). Being
+chain of thought, they are dropped with the analysis once a final answer follows.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
+
+from strictcall.formats.harmony_syntax import BUILTIN_CHANNEL, BUILTIN_CONTENT_TYPE
 
 EFFORTS = ("low", "medium", "high")
 KNOWLEDGE_CUTOFF = "2024-06"
@@ -62,10 +73,11 @@ def render_harmony(
     if today is not None and not isinstance(today, datetime.date):
         raise HarmonyRenderError("today must be a date")
     today = today or datetime.date.today()
+    builtins = set(builtin_tools or ())
     system = _system_message(
         reasoning_effort or "medium",
         DEFAULT_IDENTITY if model_identity is None else model_identity,
-        set(builtin_tools or ()),
+        builtins,
         today,
         bool(tools),
     )
@@ -80,7 +92,8 @@ def render_harmony(
         if tools:
             body += "# Tools\n\n" + _namespace("functions", tools)
         out.append(_message("developer", body))
-    out.extend(_conversation(rest))
+    declared = {(t.get("function") or t).get("name") for t in tools or ()}
+    out.extend(_conversation(rest, lambda name: _is_native(name, builtins, declared)))
     out.append("<|start|>assistant")
     return "".join(out)
 
@@ -271,10 +284,21 @@ def _jinja_str(value: Any) -> str:
 
 
 # ---- the conversation -----------------------------------------------------------------------
-def _conversation(messages: list[dict[str, Any]]) -> list[str]:
+def _is_native(name: str, builtins: set[str], declared: set[Any]) -> bool:
+    """A call of an enabled built-in tool (not a function that happens to share its name)."""
+    if name == "python":
+        namespace = "python"
+    elif name.startswith("browser."):
+        namespace = "browser"
+    else:
+        return False
+    return namespace in builtins and name not in declared
+
+
+def _conversation(messages: list[dict[str, Any]], native: Callable[[str], bool]) -> list[str]:
     out: list[str] = []
-    names: dict[str, str] = {}  # tool_call_id -> function name
-    last_call: str | None = None
+    names: dict[str, _Call] = {}  # tool_call_id -> the call
+    last_call: _Call | None = None
     for i, message in enumerate(messages):
         role = message.get("role")
         content = message.get("content")
@@ -283,14 +307,18 @@ def _conversation(messages: list[dict[str, Any]]) -> list[str]:
         elif role in ("system", "developer"):
             out.append(_message("developer", _text(content)))
         elif role == "tool":
-            name = names.get(message.get("tool_call_id") or "") or last_call
-            if name is None:
+            call = names.get(message.get("tool_call_id") or "") or last_call
+            if call is None:
                 raise HarmonyRenderError(
                     f"messages[{i}] is a tool result, but no earlier assistant message has a "
                     "tool call"
                 )
-            header = f"functions.{name} to=assistant<|channel|>commentary"
-            out.append(_message(header, _tojson(_text(content))))
+            if not call.native:
+                header = f"functions.{call.name} to=assistant<|channel|>commentary"
+                out.append(_message(header, _tojson(_text(content))))
+            elif call.shown:  # a built-in answers on its call's channel, in plain text
+                header = f"{call.name} to=assistant<|channel|>{BUILTIN_CHANNEL}"
+                out.append(_message(header, _text(content)))
         elif role == "assistant":
             _check_channels(i, message)
             calls = message.get("tool_calls") or []
@@ -298,17 +326,41 @@ def _conversation(messages: list[dict[str, Any]]) -> list[str]:
                 out.append(_message("assistant<|channel|>final", _text(content)))
                 last_call = None
                 continue
-            if not _final_follows(messages[i + 1 :]):
+            in_progress = not _final_follows(messages[i + 1 :])
+            if in_progress:
                 out.extend(_kept_thoughts(message))
             for call in calls:
                 fn = call.get("function") or call
-                name = fn.get("name", "")
-                header = f"assistant to=functions.{name}<|channel|>commentary json"
-                out.append(_message(header, _tojson(fn.get("arguments")), end="<|call|>"))
+                last_call = _Call(fn.get("name", ""), native(fn.get("name", "")), in_progress)
+                if last_call.native:
+                    if in_progress:
+                        out.append(_builtin_call(last_call.name, fn.get("arguments")))
+                else:
+                    header = f"assistant to=functions.{last_call.name}<|channel|>commentary json"
+                    out.append(_message(header, _tojson(fn.get("arguments")), end="<|call|>"))
                 if call.get("id"):
-                    names[call["id"]] = name
-                last_call = name
+                    names[call["id"]] = last_call
     return out
+
+
+@dataclass(frozen=True)
+class _Call:
+    name: str
+    native: bool  # a built-in tool's call, written the Harmony way
+    shown: bool  # kept in the prompt (a built-in's call goes with the analysis it belongs to)
+
+
+def _builtin_call(name: str, arguments: Any) -> str:
+    """A built-in's call as gpt-oss writes it (formats/harmony.py), in the renderer's header
+    order (the recipient with the role): python's body is its code, browser's its JSON."""
+    if name == "python" and isinstance(arguments, dict) and isinstance(arguments.get("code"), str):
+        body = arguments["code"]
+    elif isinstance(arguments, str):
+        body = arguments  # raw code, or arguments that were not JSON
+    else:
+        body = _tojson(arguments)
+    header = f"assistant to={name}<|channel|>{BUILTIN_CHANNEL} {BUILTIN_CONTENT_TYPE}"
+    return _message(header, body, end="<|call|>")
 
 
 def _reasoning_of(message: dict[str, Any]) -> str | None:

@@ -72,6 +72,11 @@ class Format:
     reasoning_efforts: tuple[str, ...] = ()
     # Special tokens that end the model's turn, besides the model's own end-of-sequence ones.
     turn_ends: tuple[str, ...] = ()
+    # Namespaces of the server's built-in tools (`python`, `browser`) that this family was
+    # trained to call its own way (Harmony: declared in the system message, called as
+    # `to=python`): for these the prompt gets `builtin_tools=[...]` instead of functions, and
+    # their ToolSpecs are marked `native` so the grammar and parser use the family's own form.
+    native_builtin_tools: frozenset[str] = frozenset()
 
     @property
     def syntaxes(self) -> tuple[CallSyntax, ...]:

@@ -39,6 +39,9 @@ _GAP = r"/[ \t\r\n]{1,4}/"
 class ToolSpec:
     name: str
     parameters: dict  # normalised JSON Schema of the arguments
+    # A built-in tool the family calls its own way (Format.native_builtin_tools), not as a
+    # function: only formats that declare native built-ins ever see it set.
+    native: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,15 @@ channel, preambles and calls on commentary, the answer on final. A call is
     <|channel|>commentary to=functions.NAME <|constrain|>json<|message|>{...}<|call|>
 
 and `<|call|>` (like `<|return|>` after the answer) ends the turn: gpt-oss lists both as
-end-of-sequence tokens. The parser is in harmony_parser.py, the tokens and headers in
-harmony_syntax.py, the prompt renderer in chat/harmony.py; this module declares the format
-and builds its grammar (docs/harmony.md).
+end-of-sequence tokens. The built-in tools gpt-oss was trained on (`native_builtin_tools`) are
+called the Harmony way, on the analysis channel with the `code` content type:
+
+    <|channel|>analysis to=python code<|message|>print(2 ** 10)<|call|>
+    <|channel|>analysis to=browser.search code<|message|>{"query": "..."}<|call|>
+
+The parser is in harmony_parser.py, the tokens and headers in harmony_syntax.py, the prompt
+renderer in chat/harmony.py; this module declares the format and builds its grammar
+(docs/harmony.md).
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ from strictcall.formats.base import Format, ToolsArg, compact_json, tool_names
 from strictcall.formats.constraint import ConstraintSpec, ToolSpec
 from strictcall.formats.harmony_parser import HarmonyParser
 from strictcall.formats.harmony_syntax import (
+    BUILTIN_CHANNEL,
+    BUILTIN_CONTENT_TYPE,
     CALL,
     CHANNEL,
     CONSTRAIN,
     END,
     MARKERS,
     MESSAGE,
+    PYTHON,
     RETURN,
     START,
 )
@@ -42,8 +51,12 @@ class HarmonyFormat(Format):
         in_reasoning: bool = False,
         calls: bool = True,
     ) -> HarmonyParser:
-        """The analysis channel is always reasoning: `reasoning`/`in_reasoning` do not apply."""
-        return HarmonyParser(tool_names(tools), calls=calls, new_id=self.new_id)
+        """The analysis channel is always reasoning: `reasoning`/`in_reasoning` do not apply.
+
+        Tools given as ToolSpecs marked `native` are called the Harmony way (`to=python`)."""
+        tools = None if tools is None else list(tools)
+        native = {t.name for t in tools or () if getattr(t, "native", False)}
+        return HarmonyParser(tool_names(tools), calls=calls, new_id=self.new_id, native=native)
 
     def markers(self) -> list[str]:
         return list(MARKERS)
@@ -55,6 +68,12 @@ class HarmonyFormat(Format):
             for name, arguments in calls
         ]
         return f"{START}assistant".join(messages)
+
+    def render_builtin_call(self, name: str, arguments: dict | str) -> str:
+        """A built-in tool's call as the grammar writes it (python: `arguments` is the code)."""
+        body = arguments if isinstance(arguments, str) else compact_json(arguments)
+        head = f"{CHANNEL}{BUILTIN_CHANNEL} to={name} {BUILTIN_CONTENT_TYPE}{MESSAGE}"
+        return f"{head}{body}{CALL}"
 
     def render_answer(self, text: str) -> str:
         return f"{CHANNEL}final{MESSAGE}{text}{RETURN}"
@@ -73,6 +92,8 @@ def harmony_grammar(spec: ConstraintSpec) -> str | None:
       required  note* call, more calls after it if parallel; the final channel is unreachable;
       named     note* one call of that function;
       none      note* final: no recipient can be written.
+    A call is a function's on commentary, or, for a tool marked `native`, a built-in's on
+    analysis (python's body is code, free text up to `<|call|>`).
     """
     if not spec.tools and spec.content is None:
         return None
@@ -113,14 +134,28 @@ def harmony_grammar(spec: ConstraintSpec) -> str | None:
 
 
 def _call_rule(g: _Rules, tools: tuple[ToolSpec, ...]) -> None:
-    alternatives = []
+    """`call`: a function on commentary, or a native built-in on analysis. The header is
+    written as gpt-oss writes it: the recipient after the channel name."""
+    functions, builtins = [], []
     for i, tool in enumerate(tools):
-        args = g.add(f"args_{i}", json_rule(styled(tool.parameters)))
-        head = g.tok(f"{tool.name} {CONSTRAIN}json{MESSAGE}")
-        alternatives.append(g.add(f"tool_{i}", f"{head} {args}"))
-    # the header as gpt-oss writes it: the recipient after the channel name
-    opening = f'{g.tok(CHANNEL + "commentary")} " to=functions."'
-    g.add("call", f"{opening} ({' | '.join(alternatives)}) {g.tok(CALL)}")
+        if tool.native and tool.name == PYTHON:  # the body is code: free text up to <|call|>
+            body = g.until(CALL, f"code_{i}")
+        else:
+            body = f"{g.add(f'args_{i}', json_rule(styled(tool.parameters)))} {g.tok(CALL)}"
+        if tool.native:
+            head = g.tok(f"{tool.name} {BUILTIN_CONTENT_TYPE}{MESSAGE}")
+            builtins.append(g.add(f"tool_{i}", f"{head} {body}"))
+        else:
+            head = g.tok(f"{tool.name} {CONSTRAIN}json{MESSAGE}")
+            functions.append(g.add(f"tool_{i}", f"{head} {body}"))
+    calls = []
+    if functions:
+        opening = f'{g.tok(CHANNEL + "commentary")} " to=functions."'
+        calls.append(g.add("function_call", f"{opening} ({' | '.join(functions)})"))
+    if builtins:
+        opening = f'{g.tok(CHANNEL + BUILTIN_CHANNEL)} " to="'
+        calls.append(g.add("builtin_call", f"{opening} ({' | '.join(builtins)})"))
+    g.add("call", " | ".join(calls))
 
 
 class _Rules:
@@ -155,4 +190,5 @@ HARMONY = HarmonyFormat(
     renderer="harmony",
     reasoning_efforts=("low", "medium", "high"),
     turn_ends=(RETURN, CALL),
+    native_builtin_tools=frozenset({"browser", PYTHON}),
 )

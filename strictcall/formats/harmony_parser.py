@@ -9,9 +9,12 @@ and an end token:
 The analysis channel is reasoning; commentary without a recipient (a preamble) and final are
 content; a `functions.NAME` recipient (or a bare NAME) is a function call whose body is the JSON
 arguments. `<|call|>` and `<|return|>` also end a message (they end the turn; the engine usually
-stops on them, so they may never reach us). Messages to `assistant` or to a built-in tool
-(`python`, `browser.*`, `container.*`) are not chat-completion output: they are kept in
-`skipped`.
+stops on them, so they may never reach us). A recipient among `native` (the built-in tools the
+request enabled: `python`, `browser.search`, ...) is a call of that tool: browser calls carry
+JSON arguments like functions, python's body is code, returned as the arguments
+`{"code": "..."}` (streamed as it comes) so a client always gets JSON. Other messages to
+`assistant` or to a built-in tool (`python`, `browser.*`, `container.*`) are not output: they
+are kept in `skipped`.
 
 Like the shared parser, this one looks at each character a bounded number of times and holds
 back only a possible partial marker at the end of a delta, so its output does not depend on how
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from enum import Enum, auto
 
 from strictcall.formats.harmony_syntax import (
@@ -35,6 +38,7 @@ from strictcall.formats.harmony_syntax import (
     HEADER_RUN,
     MESSAGE,
     PARTIAL,
+    PYTHON,
     START,
     marker_at,
     next_marker,
@@ -51,6 +55,7 @@ class _Mode(Enum):
     HEADER = auto()  # reading a header, up to <|message|>
     TEXT = auto()  # a reasoning or content body
     CALL = auto()  # a function call's JSON arguments
+    CODE = auto()  # a python call's code
     SKIP = auto()  # a message to the assistant or a built-in tool
     BETWEEN = auto()  # after a message's end token: <|start|> or the end of the output
     RAW = auto()  # after something malformed: content up to the next <|start|>
@@ -60,7 +65,8 @@ class HarmonyParser:
     """Incremental parser for one generation. Use `feed(text)` per delta, then `close()`.
 
     `tools`: declared function names (None accepts any); `calls=False` reads every function
-    call as content (no tools were offered, or none may be called).
+    call as content (no tools were offered, or none may be called); `native`: the built-in
+    tools called by their own recipient (`to=python`), among `tools`.
     """
 
     def __init__(
@@ -69,10 +75,12 @@ class HarmonyParser:
         *,
         calls: bool = True,
         new_id: IdFactory = openai_call_id,
+        native: Collection[str] = (),
     ):
         self.tools = tools
         self.allow_calls = calls
         self.new_id = new_id
+        self.native = frozenset(native)
         self.buf = ""
         self.out: list[Delta] = []
         self.mode = _Mode.HEADER
@@ -126,6 +134,9 @@ class HarmonyParser:
         elif mode is _Mode.CALL:
             self._args(rest)
             self._finish_call("")
+        elif mode is _Mode.CODE:
+            self._code(rest)
+            self._finish_code()
         elif mode is _Mode.SKIP:
             self._skip(rest)
             self._end_skip()
@@ -173,6 +184,16 @@ class HarmonyParser:
             self.args_started = True
         self.args.append(text)
         self.raw.append(text)
+        self._emit_args(text)
+
+    def _code(self, text: str) -> None:
+        """Python code, streamed as the inside of the JSON string `{"code": "..."}`: JSON
+        escapes one character at a time, so the pieces join up however the text was cut."""
+        if text:
+            self.raw.append(text)
+            self._emit_args(json.dumps(text, ensure_ascii=False)[1:-1])
+
+    def _emit_args(self, text: str) -> None:
         last = self.out[-1] if self.out else None
         if last is not None and last.tool_call_index == self.index and last.arguments is not None:
             last.arguments += text
@@ -232,6 +253,18 @@ class HarmonyParser:
             return i
         self._end_skip()
         self._end_body(marker)
+        return i + len(marker)
+
+    def _on_code(self, pos: int) -> int:
+        i, marker = next_marker(self.buf, pos)
+        self._code(self.buf[pos:i])
+        if not marker:
+            return i
+        if marker in BODY_ENDS or marker == START:
+            self._finish_code()
+            self._end_body(marker)
+        else:  # <|channel|> or the like inside the code: not a call after all
+            self._withdraw(marker)
         return i + len(marker)
 
     def _on_call(self, pos: int) -> int:
@@ -329,6 +362,8 @@ class HarmonyParser:
         if recipient is None:
             self.kind = "reasoning" if header.channel == "analysis" else "content"
             self.mode = _Mode.TEXT
+        elif recipient in self.native and self.allow_calls:
+            self._begin_call(recipient, code=recipient == PYTHON)
         elif _BUILTIN.match(recipient):
             self.skipping = (recipient, header.channel)
             self.args = []
@@ -336,7 +371,7 @@ class HarmonyParser:
         else:
             self._begin_call(recipient.removeprefix("functions."))
 
-    def _begin_call(self, name: str) -> None:
+    def _begin_call(self, name: str, code: bool = False) -> None:
         self.index = self.calls
         self.calls += 1
         if not self.allow_calls or (self.tools is not None and name not in self.tools):
@@ -349,6 +384,13 @@ class HarmonyParser:
         self.in_string = self.escape = False
         self.out.append(Delta(tool_call_index=self.index, id=self.new_id(), name=name))
         self.mode = _Mode.CALL
+        if code:
+            self.out.append(Delta(tool_call_index=self.index, arguments='{"code": "'))
+            self.mode = _Mode.CODE
+
+    def _finish_code(self) -> None:
+        self._emit_args('"}')
+        self.raw = []
 
     def _finish_call(self, marker: str) -> bool:
         """The arguments are complete; a call whose arguments are not a JSON object is
@@ -366,6 +408,11 @@ class HarmonyParser:
         if ok:
             self.raw = []
             return True
+        self._withdraw(marker)
+        return False
+
+    def _withdraw(self, marker: str) -> None:
+        """The call begun is not one: its text, `marker` included, becomes content."""
         self.malformed += 1
         raw = "".join(self.raw) + marker
         prefix = "\n" if self.emitted["content"] else ""
@@ -373,7 +420,6 @@ class HarmonyParser:
         self.out.append(Delta(tool_call_index=self.index, content=prefix + raw, withdrawn=True))
         self._to_raw()
         self.has_text = True  # what follows continues that text
-        return False
 
     def _end_skip(self) -> None:
         assert self.skipping is not None
@@ -398,6 +444,7 @@ _HANDLERS: dict[_Mode, Callable[[HarmonyParser, int], int]] = {
     _Mode.HEADER: HarmonyParser._on_header,
     _Mode.TEXT: HarmonyParser._on_text,
     _Mode.CALL: HarmonyParser._on_call,
+    _Mode.CODE: HarmonyParser._on_code,
     _Mode.SKIP: HarmonyParser._on_skip,
     _Mode.BETWEEN: HarmonyParser._on_between,
     _Mode.RAW: HarmonyParser._on_raw,

@@ -18,6 +18,12 @@ CALL = "<|call|>"
 MARKERS = (START, END, MESSAGE, CHANNEL, CONSTRAIN, RETURN, CALL)
 CHANNELS = ("analysis", "commentary", "final")
 BODY_ENDS = (END, CALL, RETURN)
+# Built-in tools (python, browser.*) are called on the analysis channel, as part of the chain of
+# thought, with the `code` content type: `<|channel|>analysis to=python code<|message|>...`.
+# Their results come back on the same channel (docs/harmony.md).
+BUILTIN_CHANNEL = "analysis"
+BUILTIN_CONTENT_TYPE = "code"
+PYTHON = "python"  # the one built-in whose body is code, not JSON arguments
 _LONGEST = max(len(m) for m in MARKERS)
 PARTIAL = ""  # _marker_at: the text ends inside what may be a marker
 

@@ -11,6 +11,7 @@ from strictcall.api.responses.items import input_messages
 from strictcall.api.responses.prepare import Turn
 from strictcall.api.responses.run import ResponseRun
 from strictcall.api.responses.schemas import ResponsesRequest
+from strictcall.formats import get_format
 from strictcall.tools.browser import BROWSER_TOOLS
 from strictcall.tools.python import PYTHON_TOOL
 
@@ -99,10 +100,17 @@ def test_built_in_tools_are_functions_unless_the_format_presents_them():
     harmony = _plan_input(SimpleNamespace(native_builtin_tools=frozenset({"browser", "python"})))
     assert harmony.render_tools == []
     assert harmony.template_kwargs["builtin_tools"] == ["browser", "python"]
-    # the grammar constrains the calls either way
+    # the grammar constrains the calls either way; only a native format calls them its way
     assert {t.name for t in harmony.tools} == {
         "python",
         "browser.search",
         "browser.open",
         "browser.find",
     }
+    assert all(t.native for t in harmony.tools) and not any(t.native for t in plain.tools)
+
+
+def test_the_real_harmony_format_presents_both_builtins_natively():
+    inp = _plan_input(get_format("harmony"))
+    assert inp.template_kwargs["builtin_tools"] == ["browser", "python"]
+    assert inp.render_tools == [] and all(t.native for t in inp.tools)

@@ -56,6 +56,16 @@ def call(id_, name, args):
 USER = {"role": "user", "content": "What is the weather in Paris? Réponds en français."}
 WEATHER_CALL = call("call_1", "get_weather", {"city": "Paris", "unit": "celsius"})
 TOOL_RESULT = {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": 21, "sky": "clear"}'}
+PY_CALL = call("call_py", "python", {"code": "print(2 ** 10)"})
+PY_RESULT = {"role": "tool", "tool_call_id": "call_py", "name": "python", "content": "1024\n"}
+PY_FUNCTION = {
+    "type": "function",
+    "function": {
+        "name": "python",
+        "description": "Run code.",
+        "parameters": {"type": "object", "properties": {"code": {"type": "string"}}},
+    },
+}
 
 CONVERSATIONS = {
     "one user message": ([USER], None, {}),
@@ -120,6 +130,18 @@ CONVERSATIONS = {
         ],
         TOOLS,
         {"reasoning_effort": "medium"},
+    ),
+    # the template's rule for calls whatever their name, where no built-in tool is enabled...
+    "calls named like built-ins, built-ins not enabled": (
+        [USER, {"role": "assistant", "tool_calls": [PY_CALL]}, PY_RESULT],
+        TOOLS,
+        {},
+    ),
+    # ... or where the name is a declared function's
+    "a function named python, built-ins enabled": (
+        [USER, {"role": "assistant", "tool_calls": [PY_CALL]}, PY_RESULT],
+        [*TOOLS, PY_FUNCTION],
+        {"builtin_tools": ["python"]},
     ),
     "content parts": (
         [
@@ -277,3 +299,78 @@ def test_a_tool_without_description_gets_no_comment_line():
 def test_conversations_the_template_refuses_are_refused(messages):
     with pytest.raises(HarmonyRenderError):
         ours(messages)
+
+
+# ---- built-in tools (the template has no rule for their calls) ------------------------------
+SEARCH_CALL = call("call_s", "browser.search", {"query": "Paris weather", "topn": 3})
+SEARCH_RESULT = {
+    "role": "tool",
+    "tool_call_id": "call_s",
+    "content": "[0] Paris weather\nL0: sunny",
+}
+BUILTINS = {"builtin_tools": ["browser", "python"]}
+
+
+def test_builtin_calls_and_results_render_as_harmony_writes_them():
+    messages = [
+        USER,
+        {"role": "assistant", "reasoning_content": "Search first.", "tool_calls": [SEARCH_CALL]},
+        SEARCH_RESULT,
+        {"role": "assistant", "reasoning_content": "Now compute.", "tool_calls": [PY_CALL]},
+        PY_RESULT,
+    ]
+    text = ours(messages, None, **BUILTINS)
+    assert text.endswith(
+        "<|start|>assistant<|channel|>analysis<|message|>Search first.<|end|>"
+        "<|start|>assistant to=browser.search<|channel|>analysis code<|message|>"
+        '{"query": "Paris weather", "topn": 3}<|call|>'
+        "<|start|>browser.search to=assistant<|channel|>analysis<|message|>"
+        "[0] Paris weather\nL0: sunny<|end|>"
+        "<|start|>assistant<|channel|>analysis<|message|>Now compute.<|end|>"
+        "<|start|>assistant to=python<|channel|>analysis code<|message|>print(2 ** 10)<|call|>"
+        "<|start|>python to=assistant<|channel|>analysis<|message|>1024\n<|end|>"
+        "<|start|>assistant"
+    )
+    # the system message declares them; no functions are declared
+    assert "namespace browser {" in text and "## python" in text
+    assert "namespace functions" not in text and "'functions'" not in text
+
+
+def test_raw_code_arguments_are_the_code():
+    raw = {"id": "c", "type": "function", "function": {"name": "python", "arguments": "x = 1"}}
+    text = ours([USER, {"role": "assistant", "tool_calls": [raw]}], None, **BUILTINS)
+    assert text.endswith(
+        "<|start|>assistant to=python<|channel|>analysis code<|message|>x = 1<|call|>"
+        "<|start|>assistant"
+    )
+
+
+def test_builtin_calls_are_dropped_with_the_analysis_once_a_final_answer_follows():
+    answered = [
+        USER,
+        {"role": "assistant", "reasoning_content": "Compute.", "tool_calls": [PY_CALL]},
+        PY_RESULT,
+        {"role": "assistant", "content": "2**10 is 1024."},
+        {"role": "user", "content": "Thanks."},
+    ]
+    text = ours(answered, None, **BUILTINS)
+    assert "to=python" not in text and "Compute." not in text and "1024\n" not in text
+    assert "<|start|>assistant<|channel|>final<|message|>2**10 is 1024.<|end|>" in text
+
+
+def test_functions_and_builtins_of_one_turn_each_render_their_way():
+    messages = [
+        USER,
+        {"role": "assistant", "tool_calls": [WEATHER_CALL, PY_CALL]},
+        TOOL_RESULT,
+        PY_RESULT,
+    ]
+    text = ours(messages, TOOLS, **BUILTINS)
+    assert (
+        "<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>"
+        '{"city": "Paris", "unit": "celsius"}<|call|>'
+        "<|start|>assistant to=python<|channel|>analysis code<|message|>print(2 ** 10)<|call|>"
+        "<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>"
+        '"{\\"temp\\": 21, \\"sky\\": \\"clear\\"}"<|end|>'
+        "<|start|>python to=assistant<|channel|>analysis<|message|>1024\n<|end|>"
+    ) in text

@@ -35,7 +35,9 @@ def native_builtins(fmt: Any) -> frozenset[str]:
     """Namespaces of built-in tools a format presents its own way (Harmony: browser, python).
 
     A format declares them as `native_builtin_tools`; for those, the chat template gets
-    `builtin_tools=[...]` instead of the functions. Every other format shows plain functions.
+    `builtin_tools=[...]` instead of the functions, and their ToolSpecs are marked `native` so
+    the grammar and the parser use the family's own call form. Every other format shows plain
+    functions.
     """
     return frozenset(getattr(fmt, "native_builtin_tools", ()) or ())
 
@@ -74,8 +76,9 @@ class ResponseRun:
                 builtins.add(tool.namespace)
             else:
                 render.append(tool.function())
+        show = mode != "none" or not self.state.config.exclude_tools_when_tool_choice_none
         kwargs = dict(t.template_kwargs)
-        if builtins:
+        if builtins and show:
             kwargs["builtin_tools"] = sorted(builtins)
         budget = 0
         if t.req.max_output_tokens is not None:
@@ -83,11 +86,17 @@ class ResponseRun:
         messages = list(self.conversation)
         if t.req.instructions:
             messages.insert(0, {"role": "system", "content": t.req.instructions})
-        show = mode != "none" or not self.state.config.exclude_tools_when_tool_choice_none
+        tools = []
+        for name, spec in t.specs.items():
+            if name in callable_names:
+                server = t.server_tools.get(name)
+                if server is not None and server.namespace in native:
+                    spec = dataclasses.replace(spec, native=True)
+                tools.append(spec)
         return PlanInput(
             messages=messages,
             sampling=dataclasses.replace(t.sampling, max_tokens=budget),
-            tools=tuple(t.specs[n] for n in t.specs if n in callable_names),
+            tools=tuple(tools),
             render_tools=render if show else None,
             mode=mode,
             named=named,
