@@ -42,15 +42,18 @@ class ChatPlan:
     include_stop: bool
     logprobs: bool
     state: AppState
+    tools: tuple[ToolSpec, ...] = ()
 
     def parser(self) -> StreamParser:
         fmt = self.state.fmt
-        # no tools were offered (or none may be called): nothing is read as a call
-        callable_tools = fmt is not None and bool(self.tool_names) and self.mode != "none"
-        syntax = fmt.syntax if callable_tools else None
         reasoning = self.state.reasoning
+        # no tools were offered (or none may be called): nothing is read as a call
+        if fmt is not None and self.tool_names and self.mode != "none":
+            return fmt.stream(
+                self.tools, reasoning=reasoning is not None, in_reasoning=self.prompt.in_reasoning
+            )
         return StreamParser(
-            syntax,
+            None,
             reasoning,
             tools=self.tool_names,
             in_reasoning=self.prompt.in_reasoning,
@@ -318,7 +321,14 @@ def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
             content=content,
             special_tokens=state.tokenizer.special_tokens,
         )
-        grammar = state.fmt.grammar(spec)
+        try:
+            grammar = state.fmt.grammar(spec)
+        except SchemaError as exc:  # a schema this format's syntax cannot enforce
+            raise APIError(
+                f"Invalid schema for the {state.fmt.name} tool format: {exc}",
+                param="tools",
+                code="invalid_tool_schema",
+            ) from None
     elif content is not None:
         grammar = f"start: answer\nanswer: {content}\n"
 
@@ -342,4 +352,5 @@ def build_plan(req: ChatCompletionRequest, state: AppState) -> ChatPlan:
         include_stop=bool(req.include_stop_str_in_output),
         logprobs=bool(req.logprobs),
         state=state,
+        tools=tools,
     )

@@ -62,8 +62,7 @@ def make_state(config: ServerConfig, engine, tokenizer: ModelTokenizer, model: s
         reasoning = fmt.reasoning
     markers: list[str] = []
     if fmt is not None and fmt.syntax is not None:
-        s = fmt.syntax
-        markers += [s.section_start, s.call_start, s.call_end, s.separator, s.section_end]
+        markers += fmt.syntax.markers
     if reasoning is not None:
         markers += [reasoning.start, reasoning.end]
     hidden = frozenset(tokenizer.control_ids - marker_token_ids(tokenizer, markers))

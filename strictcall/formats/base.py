@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from strictcall.formats.constraint import ConstraintSpec, build_grammar
@@ -37,6 +37,22 @@ def tool_names(tools: ToolsArg) -> set[str] | None:
     return names
 
 
+def tool_schemas(tools: ToolsArg) -> dict[str, dict] | None:
+    """Parameters schema by tool name (OpenAI tool objects or ToolSpecs); None: no tools."""
+    if tools is None:
+        return None
+    out: dict[str, dict] = {}
+    for tool in tools:
+        if isinstance(tool, dict):
+            fn = tool.get("function", tool)
+            if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                params = fn.get("parameters")
+                out[fn["name"]] = params if isinstance(params, dict) else {}
+        elif hasattr(tool, "name") and isinstance(getattr(tool, "parameters", None), dict):
+            out[tool.name] = tool.parameters
+    return out
+
+
 @dataclass(frozen=True)
 class Format:
     """A family's declaration plus the two things derived from it.
@@ -60,8 +76,13 @@ class Format:
         in_reasoning: bool = False,
     ) -> StreamParser:
         """An incremental parser: `.feed(text)` and `.close()` each return a list of deltas."""
+        syntax = self.syntax
+        if syntax is not None:
+            body = syntax.body.for_tools(tool_schemas(tools))
+            if body is not syntax.body:
+                syntax = replace(syntax, body=body)
         return StreamParser(
-            self.syntax,
+            syntax,
             self.reasoning if reasoning else None,
             tools=tool_names(tools),
             in_reasoning=in_reasoning,
@@ -85,7 +106,7 @@ class Format:
             raise NotImplementedError(f"{self.name} has no call syntax")
         s = self.syntax
         bodies = [s.call_start + s.body.render(n, compact_json(a)) + s.call_end for n, a in calls]
-        return s.section_start + s.separator.join(bodies) + s.section_end
+        return s.section_start + s.separator.join(bodies) + s.section_end + s.trailer
 
     def grammar(self, spec: ConstraintSpec) -> str | None:
         """Lark grammar enforcing `spec` in this family's own syntax (None: unconstrained)."""

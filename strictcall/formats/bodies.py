@@ -341,5 +341,9 @@ class NamedJsonBody(Body):
     def parser(self) -> BodyParser:
         return _NamedJsonParser(self)
 
+    @property
+    def markers(self) -> tuple[str, ...]:
+        return (self.name_prefix, self.name_suffix, self.args_suffix)
+
     def render(self, name: str, arguments: str) -> str:
         return self.name_prefix + name + self.name_suffix + arguments + self.args_suffix

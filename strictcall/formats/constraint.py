@@ -17,11 +17,11 @@ from typing import Literal
 from strictcall.formats.syntax import CallSyntax, Reasoning
 from strictcall.grammar.lark import (
     free_text_regex,
-    json_rule,
     lazy_until_regex,
+    regex_escape,
     text_rule,
 )
-from strictcall.grammar.schema import styled
+from strictcall.grammar.schema import SchemaError
 
 Mode = Literal["auto", "none", "required", "named"]
 
@@ -81,8 +81,7 @@ def build_grammar(
 
     if not use_tools or spec.mode == "none":
         # the trigger stays unreachable even when spelled in ordinary tokens
-        triggers = [syntax.trigger] if use_tools and syntax is not None else []
-        answer = g.add("answer", _content_rule(g, spec, triggers))
+        answer = g.add("answer", _content_rule(g, spec, syntax if use_tools else None))
     else:
         assert syntax is not None
         tools = spec.tools
@@ -107,9 +106,16 @@ def build_grammar(
     return g.text()
 
 
-def _content_rule(g: _Lark, spec: ConstraintSpec, triggers: list[str]) -> str:
+def _content_rule(g: _Lark, spec: ConstraintSpec, syntax: CallSyntax | None) -> str:
+    """The answer text: it never opens a tool section the parser would read."""
     if spec.content is not None:
         return g.add("content", spec.content)
+    if syntax is None:
+        return g.add("TEXT", free_text_regex([]))
+    triggers = list(syntax.openings())
+    if syntax.anchored:  # only an opening at the very start would be read as calls
+        opening = "|".join(regex_escape(t) for t in sorted(triggers))
+        return g.add("TEXT", rf"/(?s:.*)/ & ~/[ \t\r\n]*({opening})(?s:.*)/")
     return g.add("TEXT", free_text_regex(triggers))
 
 
@@ -122,9 +128,9 @@ def _auto_answer(
     tokens: dict[str, int],
 ) -> str:
     trigger = syntax.trigger
-    content = _content_rule(g, spec, [trigger])
-    if spec.content is not None:
-        # a response format governs the answer: either that, or calls alone
+    content = _content_rule(g, spec, syntax)
+    if spec.content is not None or syntax.anchored:
+        # a response format governs the answer, or calls open the output: text or calls
         part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
         return g.add("answer", f"{content} | {part}")
     if trigger in tokens:
@@ -132,7 +138,12 @@ def _auto_answer(
         return g.add("answer", f"{content} | {content} {part}")
     # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
     # trigger, so the lexer never has to take back text it already gave to content.
-    head = g.add("head[lazy]", lazy_until_regex(trigger))
+    head_regex = lazy_until_regex(trigger)
+    others = sorted(t for t in syntax.openings() if t != trigger)
+    if others:  # nor may it contain another opening the parser would read
+        alternatives = "|".join(regex_escape(t) for t in others)
+        head_regex += rf" & ~/(?s:.*)({alternatives})(?s:.*)/"
+    head = g.add("head[lazy]", g.add("HEAD", head_regex))
     rest = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=True)
     return g.add("answer", f"{content} | {head} {rest}")
 
@@ -156,7 +167,7 @@ def _tool_part(
         start, end = _piece(syntax.call_start, tokens), _piece(syntax.call_end, tokens)
         g.add("call", _join(start, "body", end))
         seq.append(f"({_join(_piece(syntax.separator, tokens), 'call')})*")
-    seq.append(_piece(syntax.section_end, tokens))
+    seq += [_piece(syntax.section_end, tokens), _piece(syntax.trailer, tokens)]
     return g.add(name, _join(*seq))
 
 
@@ -165,7 +176,13 @@ def _bodies(
 ) -> None:
     alternatives = []
     for i, tool in enumerate(tools):
-        args = g.add(f"args_{i}", json_rule(styled(tool.parameters)))
+        try:
+            rules = syntax.body.arguments_lark(f"args_{i}", tool.parameters)
+        except SchemaError as exc:
+            raise SchemaError(exc.keyword, f"{tool.name}: {exc.path}", exc.detail) from None
+        for head, rule in rules:
+            g.add(head, rule)
+        args = rules[0][0]
         alternatives.append(g.add(f"tool_{i}", syntax.body.lark(tool.name, args, tokens)))
     g.add("body", " | ".join(alternatives))
 

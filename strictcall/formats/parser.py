@@ -22,6 +22,7 @@ class _State(Enum):
     BODY = auto()
     CLOSING = auto()  # matching a call's end marker
     AFTER_CALL = auto()  # another call, the section end, or the end of the output
+    TRAILER = auto()  # an optional marker after the section end
 
 
 def _partial_suffix(text: str, markers: list[str]) -> int:
@@ -127,7 +128,12 @@ class StreamParser:
         self.state = _State.REASONING if in_reasoning and reasoning else _State.START
         self.content = _Emitter()
         self.thought = _Emitter("\n", "\n")
-        self.triggers = [syntax.trigger] if syntax else []
+        # each opening's first marker (a trigger) -> the markers after it
+        self.openings = syntax.openings() if syntax else {}
+        self.triggers = list(self.openings)
+        # anchored formats: calls only while nothing but whitespace has been answered
+        self.anchor_open = bool(syntax and syntax.anchored)
+        self.lead = ""  # whitespace held while an anchored opening may still follow
         self.raw: list[str] = []  # text of the tool section/call being read, for fallback
         self.matcher: _PartsMatcher | None = None
         self.body: BodyParser | None = None
@@ -159,7 +165,7 @@ class StreamParser:
         rest, self.buf = self.buf, ""
         state = self.state
         if state in (_State.START, _State.CONTENT):
-            self._content(rest)
+            self._content(self.lead + rest if rest else "")  # whitespace alone is no answer
         elif state is _State.REASONING:
             self._reasoning(rest)
             self.thought.held = ""
@@ -172,7 +178,7 @@ class StreamParser:
                 self._fail(rest)
         elif state is _State.OPENING:
             self._fail(rest)
-        elif state in (_State.CLOSING, _State.AFTER_CALL):
+        elif state in (_State.CLOSING, _State.AFTER_CALL, _State.TRAILER):
             partial = "".join(self.raw) + rest
             if partial.strip():
                 self._content(partial)
@@ -245,24 +251,49 @@ class StreamParser:
 
     def _on_content(self, pos: int) -> int:
         buf = self.buf
-        if not self.triggers:
+        if self.anchor_open:
+            return self._on_anchor(pos)
+        if not self.triggers or (self.syntax is not None and self.syntax.anchored):
             self._content(buf[pos:])
             return len(buf)
-        best = -1
-        for trigger in self.triggers:
-            i = buf.find(trigger, pos)
-            if i >= 0 and (best < 0 or i < best):
-                best = i
+        best, trigger = -1, ""
+        for t in self.triggers:
+            i = buf.find(t, pos)
+            if i >= 0 and (best < 0 or i < best or (i == best and len(t) > len(trigger))):
+                best, trigger = i, t
         if best < 0:
             stop = len(buf) - _partial_suffix(buf[pos:], self.triggers)
             self._content(buf[pos:stop])
             return stop
         self._content(buf[pos:best])
-        assert self.syntax is not None
-        trigger = self.syntax.trigger
+        return self._open(trigger, best + len(trigger))
+
+    def _on_anchor(self, pos: int) -> int:
+        """Anchored formats: an opening right here (after whitespace), or content for good."""
+        buf = self.buf
+        start = pos
+        while pos < len(buf) and buf[pos].isspace():
+            pos += 1
+        self.lead += buf[start:pos]
+        if pos == len(buf):
+            return pos
+        hits = [t for t in self.triggers if buf.startswith(t, pos)]
+        if hits:
+            trigger = max(hits, key=len)
+            self.anchor_open = False
+            self.lead = ""
+            return self._open(trigger, pos + len(trigger))
+        if any(t.startswith(buf[pos:]) for t in self.triggers):
+            return pos  # could still become an opening
+        self.anchor_open = False
+        self._content(self.lead)
+        self.lead = ""
+        return pos
+
+    def _open(self, trigger: str, end: int) -> int:
+        """A trigger was read (it ends at `end`): match the rest of its opening."""
         self.raw = [trigger]
-        end = best + len(trigger)
-        opening = self.syntax.opening_parts()
+        opening = self.openings[trigger]
         if opening:
             self.matcher = _PartsMatcher([opening])
             self.state = _State.OPENING
@@ -301,7 +332,14 @@ class StreamParser:
             if i == 0:
                 self._begin_call()
             else:
-                self.state = _State.CONTENT
+                self._after_section()
+
+        return self._match(pos, on_match=matched, on_miss=self._trailing)
+
+    def _on_trailer(self, pos: int) -> int:
+        def matched(_i: int) -> None:
+            self.raw = []
+            self.state = _State.CONTENT
 
         return self._match(pos, on_match=matched, on_miss=self._trailing)
 
@@ -319,12 +357,12 @@ class StreamParser:
         return new
 
     def _trailing(self, _rest: str) -> None:
-        """A complete call is followed by something else: that text is content."""
+        """A complete call is followed by something else: that text (and the whitespace
+        before it) is content."""
         text = "".join(self.raw)
         self.raw = []
         self.state = _State.CONTENT
-        if text.strip():
-            self._content(text)
+        self._content(text)
 
     def _begin_call(self) -> None:
         assert self.syntax is not None
@@ -367,7 +405,20 @@ class StreamParser:
         self.matcher = _PartsMatcher(
             [self.syntax.next_call_parts(), self.syntax.section_end.split()]
         )
-        self.state = _State.AFTER_CALL if self.matcher.alive else _State.CONTENT
+        if self.matcher.alive:
+            self.state = _State.AFTER_CALL
+        else:
+            self._after_section()
+
+    def _after_section(self) -> None:
+        assert self.syntax is not None
+        trailer = self.syntax.trailer.split()
+        self.raw = []
+        if trailer:
+            self.matcher = _PartsMatcher([trailer])
+            self.state = _State.TRAILER
+        else:
+            self.state = _State.CONTENT
 
     def _fail(self, rest: str) -> None:
         """The call being read is malformed: its raw text becomes content."""
@@ -391,4 +442,5 @@ _HANDLERS: dict[_State, Callable[[StreamParser, int], int | None]] = {
     _State.BODY: StreamParser._on_body,
     _State.CLOSING: StreamParser._on_closing,
     _State.AFTER_CALL: StreamParser._on_after_call,
+    _State.TRAILER: StreamParser._on_trailer,
 }

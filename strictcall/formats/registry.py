@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from strictcall.formats.base import Format
+from strictcall.formats.deepseek import DEEPSEEK_V3, DEEPSEEK_V31
 from strictcall.formats.hermes import HERMES
+from strictcall.formats.pythonic import LLAMA4_PYTHONIC, PYTHONIC
+from strictcall.formats.qwen3_coder import QWEN3_CODER
 
-_BUILTIN: tuple[Format, ...] = (HERMES,)
+_BUILTIN: tuple[Format, ...] = (
+    HERMES,
+    DEEPSEEK_V3,
+    DEEPSEEK_V31,
+    PYTHONIC,
+    LLAMA4_PYTHONIC,
+    QWEN3_CODER,
+)
 
 _FORMATS: dict[str, Format] = {}
 _ALIASES: dict[str, str] = {}

@@ -32,6 +32,8 @@ class FamilyCase:
     favour: dict[str, float] = field(default_factory=dict)
     reasoning: bool = False
     seeds: int = 12
+    # extra `strictcall serve` arguments (`--tool-format NAME` where detection is not wired)
+    server_args: tuple[str, ...] = ()
 
 
 def bias_for(model_dir, favour: dict[str, float]) -> dict[str, float]:

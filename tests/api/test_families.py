@@ -24,10 +24,121 @@ QWEN3 = TinyFamily(
     pad="<|endoftext|>",
 )
 
+LLAMA_CONTROL = (
+    "<|begin_of_text|>",
+    "<|end_of_text|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eom_id|>",
+    "<|eot_id|>",
+    "<|python_tag|>",
+    "<|finetune_right_pad_id|>",
+)
+LLAMA32_PYTHONIC = TinyFamily(
+    name="llama3.2-pythonic",
+    template="llama3.2-pythonic.jinja",  # shipped: the official template cannot render calls
+    control_tokens=LLAMA_CONTROL,
+    eos="<|eot_id|>",
+    bos="<|begin_of_text|>",
+    pad="<|finetune_right_pad_id|>",
+    architecture="llama",
+)
+LLAMA4 = TinyFamily(
+    name="llama4-pythonic",
+    template=str(DATA / "templates" / "llama4-pythonic.jinja"),
+    control_tokens=(
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|header_start|>",
+        "<|header_end|>",
+        "<|eom|>",
+        "<|eot|>",
+        "<|python_start|>",
+        "<|python_end|>",
+        "<|finetune_right_pad|>",
+    ),
+    eos="<|eot|>",
+    bos="<|begin_of_text|>",
+    pad="<|finetune_right_pad|>",
+    architecture="llama",
+)
+_DEEPSEEK_MARKERS = (
+    "<｜tool▁calls▁begin｜>",
+    "<｜tool▁calls▁end｜>",
+    "<｜tool▁call▁begin｜>",
+    "<｜tool▁call▁end｜>",
+    "<｜tool▁sep｜>",
+    "<｜tool▁outputs▁begin｜>",
+    "<｜tool▁outputs▁end｜>",
+    "<｜tool▁output▁begin｜>",
+    "<｜tool▁output▁end｜>",
+    "<｜User｜>",
+    "<｜Assistant｜>",
+    "<think>",
+    "</think>",
+)
+DEEPSEEK_V3 = TinyFamily(
+    name="deepseek-v3",
+    template=str(DATA / "templates" / "deepseek-v3-tools.jinja"),
+    control_tokens=("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜▁pad▁｜>"),
+    added_tokens=_DEEPSEEK_MARKERS,
+    eos="<｜end▁of▁sentence｜>",
+    bos="<｜begin▁of▁sentence｜>",
+    pad="<｜▁pad▁｜>",
+)
+DEEPSEEK_V31 = TinyFamily(
+    name="deepseek-v3.1",
+    template=str(DATA / "templates" / "deepseek-ai-DeepSeek-V3.1.jinja"),
+    control_tokens=DEEPSEEK_V3.control_tokens,
+    added_tokens=_DEEPSEEK_MARKERS,
+    eos="<｜end▁of▁sentence｜>",
+    bos="<｜begin▁of▁sentence｜>",
+    pad="<｜▁pad▁｜>",
+)
+QWEN3_CODER = TinyFamily(
+    name="qwen3-coder",
+    template=str(DATA / "templates" / "Qwen3-Coder.jinja"),
+    control_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+    added_tokens=("<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"),
+    eos="<|im_end|>",
+    pad="<|endoftext|>",
+)
+
+
+def _explicit(name: str) -> tuple[str, ...]:
+    return ("--tool-format", name)
+
+
 CASES = [
     FamilyCase(QWEN25, "hermes", favour={"<tool_call>": 4}),
     FamilyCase(
         QWEN3, "hermes", favour={"<tool_call>": 4, "<think>": 8, "</think>": 5}, reasoning=True
+    ),
+    FamilyCase(LLAMA32_PYTHONIC, "pythonic", favour={"[": 6}, server_args=_explicit("pythonic")),
+    FamilyCase(
+        LLAMA4,
+        "llama4_pythonic",
+        favour={"<|python_start|>": 6},
+        server_args=_explicit("llama4_pythonic"),
+    ),
+    FamilyCase(
+        DEEPSEEK_V3,
+        "deepseek_v3",
+        favour={"<｜tool▁calls▁begin｜>": 5},
+        server_args=_explicit("deepseek_v3"),
+    ),
+    FamilyCase(
+        DEEPSEEK_V31,
+        "deepseek_v31",
+        favour={"<｜tool▁calls▁begin｜>": 5, "<think>": 8, "</think>": 5},
+        reasoning=True,
+        server_args=_explicit("deepseek_v31"),
+    ),
+    FamilyCase(
+        QWEN3_CODER,
+        "qwen3_coder",
+        favour={"<tool_call>": 4},
+        server_args=_explicit("qwen3_coder"),
     ),
 ]
 
@@ -35,7 +146,7 @@ CASES = [
 @pytest.fixture(scope="module", params=CASES, ids=lambda c: c.family.name)
 def family(request):
     case = request.param
-    server = Server(tiny_model(case.family))
+    server = Server(tiny_model(case.family), *case.server_args)
     yield case, server
     server.stop()
 

@@ -14,6 +14,31 @@ CASES_FILE = Path(__file__).resolve().parent.parent / "data" / "conformance.json
 # also written in docs/conformance.md.
 DEVIATIONS: dict[str, str] = {}
 
+# deepseek_v3, deepseek_v31, pythonic, llama4_pythonic, qwen3_coder, qwen3_xml
+_MALFORMED_QWEN3 = (
+    "a malformed <function= block is returned as content, not read as a call with a made-up"
+    " name; the well-formed call after it is read"
+)
+_KEPT_NEWLINE = (
+    "whitespace before a call stays in the content, as vLLM's own streaming cases of the same"
+    " parser expect (qwen3_coder-0102, qwen3_xml-0008); output never depends on streaming"
+)
+DEVIATIONS.update(
+    {
+        "deepseek_v31-0001": (
+            "text after the tool section is content, not dropped (as deepseek_v3-0019 expects)"
+        ),
+        "qwen3_coder-0017": _MALFORMED_QWEN3,
+        "qwen3_coder-0018": _MALFORMED_QWEN3,
+        "qwen3_coder-0077": _MALFORMED_QWEN3,
+        "qwen3_coder-0053": _MALFORMED_QWEN3,
+        "qwen3_coder-0056": _MALFORMED_QWEN3,
+        "qwen3_coder-0057": _MALFORMED_QWEN3,
+        "qwen3_coder-0048": _KEPT_NEWLINE,
+        "qwen3_coder-0049": _KEPT_NEWLINE,
+    }
+)
+
 
 def load_cases() -> list[dict]:
     return [json.loads(line) for line in CASES_FILE.read_text().splitlines() if line.strip()]
