@@ -115,7 +115,8 @@ def _content_rule(g: _Lark, spec: ConstraintSpec, syntax: CallSyntax | None) -> 
     triggers = list(syntax.openings())
     if syntax.anchored:  # only an opening at the very start would be read as calls
         opening = "|".join(regex_escape(t) for t in sorted(triggers))
-        return g.add("TEXT", rf"/(?s:.*)/ & ~/[ \t\r\n]*({opening})(?s:.*)/")
+        # the parser skips what Python calls whitespace: Unicode's, and \x1c-\x1f
+        return g.add("TEXT", rf"/(?s:.*)/ & ~/[\s\x1c-\x1f]*({opening})(?s:.*)/")
     return g.add("TEXT", free_text_regex(triggers))
 
 

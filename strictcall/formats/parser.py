@@ -283,7 +283,8 @@ class StreamParser:
             self.anchor_open = False
             self.lead = ""
             return self._open(trigger, pos + len(trigger))
-        if any(t.startswith(buf[pos:]) for t in self.triggers):
+        rest = len(buf) - pos
+        if any(rest < len(t) and t.startswith(buf[pos:]) for t in self.triggers):
             return pos  # could still become an opening
         self.anchor_open = False
         self._content(self.lead)
@@ -427,7 +428,8 @@ class StreamParser:
         self.body = None
         self.malformed += 1
         if self.announced:
-            self.out.append(Delta(tool_call_index=self.index, content=raw, withdrawn=True))
+            text = self.content.push(raw)  # content as if it had never looked like a call
+            self.out.append(Delta(tool_call_index=self.index, content=text, withdrawn=True))
             self.announced = False
         else:
             self._content(raw)

@@ -16,6 +16,8 @@ import re
 
 # JSON spellings models mix into Python literals
 _JSON_NAMES = {"true": "true", "false": "false", "null": "null"}
+# lines as Python's tokenizer ends them (\r\n, \n, \r), endings kept
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+$")
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
@@ -27,16 +29,46 @@ def literal_json(text: str) -> str:
     source = text.strip()
     try:
         tree = ast.parse(source, mode="eval")
-        return _json(tree.body, source)
+        return _json(tree.body, _Source(source))
     except (SyntaxError, MemoryError, RecursionError) as exc:
         raise ValueError(f"not a Python literal: {exc}") from None
 
 
-def _json(node: ast.AST, source: str) -> str:
+class _Source:
+    """The text of a node, in time proportional to it (ast.get_source_segment re-splits the
+    whole source on every call: quadratic over a long list)."""
+
+    def __init__(self, source: str):
+        self.lines = _LINE.findall(source)
+        self.encoded: dict[int, bytes] = {}
+
+    def _line(self, number: int) -> bytes:
+        if number not in self.encoded:
+            self.encoded[number] = self.lines[number - 1].encode("utf-8")
+        return self.encoded[number]
+
+    def segment(self, node: ast.AST) -> str:
+        first, last = node.lineno, node.end_lineno or node.lineno
+        start, end = node.col_offset, node.end_col_offset
+        if first == last:
+            return self._line(first)[start:end].decode("utf-8")
+        pieces = [self._line(first)[start:]]
+        pieces += [self._line(n) for n in range(first + 1, last)]
+        pieces.append(self._line(last)[:end])
+        return b"".join(pieces).decode("utf-8")
+
+
+def _json(node: ast.AST, source: _Source) -> str:
     if isinstance(node, ast.Constant):
         value = node.value
         if isinstance(value, str):
-            return json.dumps(_string(node, source), ensure_ascii=False)
+            text = _string(node, source)
+            out = json.dumps(text, ensure_ascii=False)
+            try:
+                out.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate (from an escape): keep it escaped
+                out = json.dumps(text)
+            return out
         if value is None or isinstance(value, bool):
             return json.dumps(value)
         if isinstance(value, int | float):
@@ -64,8 +96,8 @@ def _json(node: ast.AST, source: str) -> str:
     raise ValueError(f"{type(node).__name__} is not a literal")
 
 
-def _number(node: ast.Constant, source: str) -> str:
-    segment = ast.get_source_segment(source, node) or ""
+def _number(node: ast.Constant, source: _Source) -> str:
+    segment = source.segment(node)
     if _JSON_NUMBER.fullmatch(segment):
         return segment
     value = node.value
@@ -74,9 +106,9 @@ def _number(node: ast.Constant, source: str) -> str:
     return json.dumps(value)
 
 
-def _string(node: ast.Constant, source: str) -> str:
-    segment = ast.get_source_segment(source, node)
-    if segment and segment.startswith('"'):
+def _string(node: ast.Constant, source: _Source) -> str:
+    segment = source.segment(node)
+    if segment.startswith('"'):
         try:
             value = json.loads(segment)
         except ValueError:

@@ -19,7 +19,6 @@ from strictcall.formats.base import compact_json
 from strictcall.formats.pyliteral import literal_json
 from strictcall.formats.syntax import Body, BodyParser
 from strictcall.grammar.lark import text_rule
-from strictcall.grammar.schema import SchemaError
 from strictcall.grammar.xml_parameters import MARKERS, XmlParameterRules, split_value
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -30,6 +29,7 @@ _IN_STRING = re.compile(r'["\\]')
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _LAYOUT = " \t\r\n"  # whitespace JSON ignores
 PARAM_OPEN, PARAM_CLOSE, FUNCTION_CLOSE = "<parameter=", "</parameter>", "</function>"
+_LONGEST = max(len(m) for m in MARKERS)
 
 
 def decode_value(text: str) -> str | None:
@@ -64,8 +64,8 @@ def typed(schema, root: dict) -> bool:
         return False
     try:
         return bool(split_value(schema, root, "#")[1])
-    except (SchemaError, ValueError, TypeError, KeyError, AttributeError):
-        return True  # a schema we cannot read: take what the text looks like
+    except Exception:  # a schema we cannot read: take what the text looks like
+        return True
 
 
 class _XmlParamsParser(BodyParser):
@@ -135,8 +135,8 @@ class _XmlParamsParser(BodyParser):
                     self._emit("}" if self.parts else "{}")
                     self.done = True
                 return pos + len(marker)
-            if marker.startswith(text[pos:]):
-                return pos
+            if n - pos < len(marker) and marker.startswith(text[pos:]):
+                return pos  # cut off: wait for more text
         self.error = "expected <parameter= or </function>"
         return pos
 
@@ -144,7 +144,7 @@ class _XmlParamsParser(BodyParser):
         n, start = len(text), pos
         while pos < n:
             if not self.started:  # what the value starts with says how to read it
-                while pos < n and text[pos].isspace():
+                while pos < n and text[pos] in _LAYOUT:  # as decode_value strips
                     pos += 1
                 if pos == n:
                     break
@@ -182,7 +182,7 @@ class _XmlParamsParser(BodyParser):
                 self._value_text(text[start:i])
                 self._end_value()
                 return i + len(end) if end == PARAM_CLOSE else i
-            if any(m.startswith(text[i:]) for m in MARKERS):
+            if n - i < _LONGEST and any(m.startswith(text[i:]) for m in MARKERS):
                 pos = i  # maybe a marker cut off at the end of the text
                 break
             pos = i + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import openai
 import pytest
 
 from strictcall.demo import QWEN25, TinyFamily
@@ -114,7 +115,7 @@ CASES = [
     FamilyCase(
         QWEN3, "hermes", favour={"<tool_call>": 4, "<think>": 8, "</think>": 5}, reasoning=True
     ),
-    FamilyCase(LLAMA32_PYTHONIC, "pythonic", favour={"[": 6}, server_args=_explicit("pythonic")),
+    FamilyCase(LLAMA32_PYTHONIC, "pythonic", favour={"[": 7}, server_args=_explicit("pythonic")),
     FamilyCase(
         LLAMA4,
         "llama4_pythonic",
@@ -169,3 +170,29 @@ def test_every_mode_streaming_and_not(family):
             assert "</think>" not in (c.message.content or "")
         # reasoning is still allowed before a forced call
         assert any(reasoning_of(c) and c.message.tool_calls for c in by_mode["required"])
+
+
+ODD_NAME = {
+    "type": "function",
+    "function": {
+        "name": "f",
+        "parameters": {"type": "object", "properties": {"a b": {"type": "string"}}},
+    },
+}
+
+
+def test_what_the_syntax_cannot_write_is_refused_by_name(family):
+    """A key with a space is fine in JSON arguments, but no keyword argument or XML parameter
+    can be named so: a 400 that names the keyword, never a call the grammar cannot make."""
+    case, server = family
+    if case.format_name not in ("pythonic", "llama4_pythonic", "qwen3_coder"):
+        pytest.skip("JSON arguments can carry any key")
+    with pytest.raises(openai.BadRequestError) as err:
+        server.client().chat.completions.create(
+            model=server.model,
+            messages=[{"role": "user", "content": "hi"}],
+            tools=[ODD_NAME],
+            max_tokens=4,
+        )
+    assert err.value.code == "invalid_tool_schema"
+    assert "'properties'" in err.value.message and "a b" in err.value.message

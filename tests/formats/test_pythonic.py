@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import llguidance
 import llguidance.hf
@@ -248,3 +249,13 @@ def test_what_cannot_be_enforced_is_refused_by_name(schema, keyword):
         PYTHONIC.grammar(spec)
     assert err.value.keyword == keyword
     assert "f" in err.value.path
+
+
+def test_a_long_literal_is_read_in_linear_time():
+    """Reading a value looks at each character a bounded number of times (a quadratic
+    reading of this list takes minutes)."""
+    text = "[f(a=[" + "1, 'x', " * 20000 + "None])]"
+    start = time.perf_counter()
+    r = PYTHONIC.parse(text)
+    assert time.perf_counter() - start < 5
+    assert len(json.loads(r.tool_calls[0].arguments)["a"]) == 40001
