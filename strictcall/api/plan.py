@@ -34,7 +34,7 @@ class ChatPlan:
     request_id: str
     prompt: Prompt
     generation: GenerationRequest
-    tool_names: set[str]
+    tools: tuple[ToolSpec, ...]  # what may be called (the parser reads them by name and schema)
     mode: str
     stop: list[str]
     include_stop: bool
@@ -47,10 +47,10 @@ class ChatPlan:
             return StreamParser(None, None, in_reasoning=False, new_id=openai_call_id)
         # no tools were offered (or none may be called): nothing is read as a call
         return fmt.stream(
-            self.tool_names,
+            self.tools,
             reasoning=self.state.reasoning is not None,
             in_reasoning=self.prompt.in_reasoning,
-            calls=bool(self.tool_names) and self.mode != "none",
+            calls=bool(self.tools) and self.mode != "none",
         )
 
 
@@ -406,7 +406,14 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
             content=inp.content,
             special_tokens=state.tokenizer.special_tokens,
         )
-        grammar = state.fmt.grammar(spec)
+        try:
+            grammar = state.fmt.grammar(spec)
+        except SchemaError as exc:  # a schema this format's syntax cannot enforce
+            raise APIError(
+                f"Invalid schema for the {state.fmt.name} tool format: {exc}",
+                param="tools",
+                code="invalid_tool_schema",
+            ) from None
     elif inp.content is not None:
         grammar = f"start: answer\nanswer: {inp.content}\n"
 
@@ -422,7 +429,7 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
         request_id=request_id,
         prompt=prompt,
         generation=generation,
-        tool_names={t.name for t in inp.tools},
+        tools=inp.tools,
         mode=inp.mode,
         stop=inp.stop,
         include_stop=inp.include_stop,

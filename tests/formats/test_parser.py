@@ -119,6 +119,17 @@ def test_a_bad_call_does_not_take_good_ones_with_it():
     assert "nope" in r.content
 
 
+@pytest.mark.parametrize("sep", ["\n", "", " \n "])
+def test_a_missing_end_marker_does_not_hide_the_next_call(sep):
+    """After a call, text that is not the expected marker is read again as content, so the
+    start of the next call (which shares `<` with `</tool_call>`) still opens it."""
+    text = '<tool_call>\n{"name": "f", "arguments": {}}' + sep + call("g", {"x": 1})
+    for pieces in (None, [1] * len(text)):
+        r = assemble(feed_all(text, pieces))
+        assert [c.name for c in r.tool_calls] == ["f", "g"]
+        assert (r.content or "").strip() == ""
+
+
 def test_without_tools_any_name_is_accepted():
     r = HERMES.parse(call("anything", {"a": 1}))
     assert r.tool_calls[0].name == "anything"
