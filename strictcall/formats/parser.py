@@ -91,7 +91,7 @@ class StreamParser:
         self.triggers = sorted(triggers, key=len, reverse=True)
         self.leading = [s for s in self.syntaxes if s.at_start]  # count only at the start
         self.candidates: list[CallSyntax] = []  # syntaxes the opening being matched may be
-        self.looked = 0  # characters of the answer's start already looked at (LEAD)
+        self.looked = 0  # characters already looked at, not yet consumed (see _look)
         self.raw: list[str] = []  # text of the tool section/call being read, for fallback
         self.matcher: PartsMatcher | None = None
         self.body: BodyParser | None = None
@@ -123,7 +123,7 @@ class StreamParser:
         rest, self.buf = self.buf, ""
         state = self.state
         if state in (_State.START, _State.LEAD, _State.CONTENT):
-            self._content(rest)
+            self._content("".join(self.raw) + rest)  # raw: whitespace LEAD looked past
         elif state is _State.REASONING:
             self._reasoning(rest)
             self.thought.held = ""
