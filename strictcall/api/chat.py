@@ -232,7 +232,7 @@ def _generation_error(plan: ChatPlan, step: Step) -> JSONResponse:
     """A generation that failed: the request's constraint at fault (400) or the server (500)."""
     message = step.error or "generation failed"
     if step.error_code == "grammar_dead_end":
-        param = "tools" if plan.tool_names else "response_format"
+        param = "tools" if plan.tools else "response_format"
         body = error_body(message, "invalid_request_error", param, "grammar_dead_end")
         return ErrorResponse(body, 400)
     return ErrorResponse(error_body(message, "server_error", None, "generation_failed"), 500)

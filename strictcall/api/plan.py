@@ -36,7 +36,9 @@ class ChatPlan:
     request_id: str
     prompt: Prompt
     generation: GenerationRequest
-    tool_names: set[str]
+    # what may be called: the parser reads calls by name and schema (and a family reads
+    # `native` built-in tools its own way)
+    tools: tuple[ToolSpec, ...]
     mode: str
     stop: list[str]
     include_stop: bool
@@ -44,7 +46,6 @@ class ChatPlan:
     state: AppState
     grammar_s: float = 0.0  # time spent writing the grammar (the engine then compiles it)
     started: float = 0.0  # time.monotonic() when the request arrived
-    tools: tuple[ToolSpec, ...] = ()  # what may be called (a family reads `native` ones its way)
 
     def parser(self) -> DeltaParser:
         fmt = self.state.fmt
@@ -55,7 +56,7 @@ class ChatPlan:
             self.tools,
             reasoning=self.state.reasoning is not None,
             in_reasoning=self.prompt.in_reasoning,
-            calls=bool(self.tool_names) and self.mode != "none",
+            calls=bool(self.tools) and self.mode != "none",
         )
 
 
@@ -430,7 +431,14 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
             content=inp.content,
             special_tokens=state.tokenizer.special_tokens,
         )
-        grammar = state.fmt.grammar(spec)
+        try:
+            grammar = state.fmt.grammar(spec)
+        except SchemaError as exc:  # a schema this format's syntax cannot enforce
+            raise APIError(
+                f"Invalid schema for the {state.fmt.name} tool format: {exc}",
+                param="tools",
+                code="invalid_tool_schema",
+            ) from None
     elif inp.content is not None:
         grammar = f"start: answer\nanswer: {inp.content}\n"
 
@@ -446,7 +454,6 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
         request_id=request_id,
         prompt=prompt,
         generation=generation,
-        tool_names={t.name for t in inp.tools},
         tools=inp.tools,
         mode=inp.mode,
         stop=inp.stop,

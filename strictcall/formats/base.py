@@ -26,29 +26,41 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
-def tool_names(tools: ToolsArg) -> set[str] | None:
-    """Names from OpenAI tool objects (or plain names); None means "accept any name"."""
+def tool_schemas(tools: ToolsArg) -> dict[str, dict] | None:
+    """Parameters schema by tool name, from OpenAI tool objects, ToolSpecs or plain names (a
+    schema that is not given is `{}`); None means "any tool, schemas unknown"."""
     if tools is None:
         return None
-    names = set()
+    out: dict[str, dict] = {}
     for tool in tools:
         if isinstance(tool, str):
-            names.add(tool)
+            name, params = tool, None
         elif isinstance(tool, dict):
             fn = tool.get("function", tool)
-            if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-                names.add(fn["name"])
+            if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+                continue
+            name, params = fn["name"], fn.get("parameters")
         elif hasattr(tool, "name"):
-            names.add(tool.name)
-    return names
+            name, params = tool.name, getattr(tool, "parameters", None)
+        else:
+            continue
+        out[name] = params if isinstance(params, dict) else {}
+    return out
+
+
+def tool_names(tools: ToolsArg) -> set[str] | None:
+    """Names of the tools (as `tool_schemas` reads them); None means "accept any name"."""
+    schemas = tool_schemas(tools)
+    return None if schemas is None else set(schemas)
 
 
 @dataclass(frozen=True)
 class Format:
     """A family's declaration plus the two things derived from it.
 
-    Families whose calls are markers around a body need nothing but the declaration; families
-    with a shape of their own (pythonic, Harmony) override `stream` and `grammar`.
+    Families whose calls are markers around a body need nothing but the declaration, however
+    the body is written (JSON, Python calls, XML parameters: a `Body`); Harmony, whose calls
+    are messages on channels, overrides `stream` and `grammar`.
 
     `syntax` is what the grammar makes the model write; `variants` are other spellings the
     family is known to produce, which the parser reads too (and free text may not contain).
@@ -115,12 +127,22 @@ class Format:
         called); reasoning is still separated.
         """
         return StreamParser(
-            self.syntaxes if calls else (),
+            self._bound(tools) if calls else (),
             self.reasoning if reasoning else None,
             tools=tool_names(tools),
             in_reasoning=in_reasoning,
             new_id=self.new_id,
         )
+
+    def _bound(self, tools: ToolsArg) -> tuple[CallSyntax, ...]:
+        """Every syntax, its body given the request's tool schemas (XML parameters are read by
+        their types)."""
+        schemas = tool_schemas(tools)
+        out = []
+        for syntax in self.syntaxes:
+            body = syntax.body.for_tools(schemas)
+            out.append(syntax if body is syntax.body else replace(syntax, body=body))
+        return tuple(out)
 
     def render_answer(self, text: str) -> str:
         """A plain answer (no calls) as the family writes it; see `render_calls`."""
@@ -143,7 +165,7 @@ class Format:
             raise NotImplementedError(f"{self.name} has no call syntax")
         s = self.syntax
         bodies = [s.call_start + s.body.render(n, compact_json(a)) + s.call_end for n, a in calls]
-        return s.section_start + s.separator.join(bodies) + s.section_end
+        return s.section_start + s.separator.join(bodies) + s.section_end + s.trailer
 
     def grammar(self, spec: ConstraintSpec) -> str | None:
         """Lark grammar enforcing `spec` in this family's own syntax (None: unconstrained)."""

@@ -19,11 +19,10 @@ from strictcall.formats.syntax import CallSyntax, Reasoning
 from strictcall.grammar.lark import (
     free_text_regex,
     is_special,
-    json_rule,
     lazy_until_regex,
     text_rule,
 )
-from strictcall.grammar.schema import styled
+from strictcall.grammar.schema import SchemaError
 
 Mode = Literal["auto", "none", "required", "named"]
 
@@ -190,7 +189,7 @@ def _tool_part(
         start, end = _piece(syntax.call_start, tokens), _piece(syntax.call_end, tokens)
         g.add("call", _join(start, "body", end))
         seq.append(f"({_join(_piece(syntax.separator, tokens), 'call')})*")
-    seq.append(_piece(syntax.section_end, tokens))
+    seq += [_piece(syntax.section_end, tokens), _piece(syntax.trailer, tokens)]
     return g.add(name, _join(*seq))
 
 
@@ -199,7 +198,13 @@ def _bodies(
 ) -> None:
     alternatives = []
     for i, tool in enumerate(tools):
-        args = g.add(f"args_{i}", json_rule(styled(tool.parameters)))
+        try:
+            rules = syntax.body.arguments_lark(f"args_{i}", tool.parameters)
+        except SchemaError as exc:
+            raise SchemaError(exc.keyword, f"{tool.name}: {exc.path}", exc.detail) from None
+        for head, rule in rules:
+            g.add(head, rule)
+        args = rules[0][0]
         alternatives.append(g.add(f"tool_{i}", syntax.body.lark(tool.name, args, tokens)))
     g.add("body", " | ".join(alternatives))
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from enum import Enum, auto
 
-from strictcall.formats.syntax import Body, BodyParser, CallSyntax, Reasoning
+from strictcall.formats.matching import PartsMatcher, partial_suffix
+from strictcall.formats.syntax import BodyParser, CallSyntax, Reasoning
 from strictcall.formats.types import Delta, IdFactory, openai_call_id
 
 
@@ -23,62 +24,7 @@ class _State(Enum):
     BODY = auto()
     CLOSING = auto()  # matching a call's end marker
     AFTER_CALL = auto()  # another call, the section end, or the end of the output
-
-
-def _partial_suffix(text: str, markers: list[str]) -> int:
-    """Length of the longest suffix of `text` that is a proper prefix of some marker."""
-    best = 0
-    for marker in markers:
-        for n in range(min(len(marker) - 1, len(text)), best, -1):
-            if text.endswith(marker[:n]):
-                best = n
-                break
-    return best
-
-
-class _PartsMatcher:
-    """Matches one of several marker sequences, whitespace allowed before each marker.
-
-    Candidates keep their index (an empty candidate never matches), so callers can tell
-    which one matched. With `follows`, a candidate whose markers are matched also needs the
-    next non-space character to start its body (that character is not consumed): this is how
-    syntaxes sharing a trigger are told apart.
-    """
-
-    def __init__(self, candidates: list[list[str]], follows: list[Body] | None = None):
-        self.candidates = candidates
-        self.follows = follows
-        self.alive = [i for i, c in enumerate(candidates) if c or follows is not None]
-        # per candidate: which marker of its sequence, characters matched in that marker
-        self.at = {i: (0, 0) for i in self.alive}
-
-    def feed(self, text: str, pos: int) -> tuple[int, int | None]:
-        """Advance; return (pos, result): result is a candidate index, -1 (no match) or None."""
-        while pos < len(text):
-            ch = text[pos]
-            survivors = []
-            for i in self.alive:
-                seq = self.candidates[i]
-                part, offset = self.at[i]
-                if offset == 0 and ch.isspace():
-                    survivors.append(i)
-                elif part == len(seq):  # markers done: does the body start here?
-                    assert self.follows is not None
-                    if self.follows[i].starts(ch):
-                        return pos, i
-                elif seq[part][offset] == ch:
-                    offset += 1
-                    if offset == len(seq[part]):
-                        part, offset = part + 1, 0
-                        if part == len(seq) and self.follows is None:
-                            return pos + 1, i
-                    self.at[i] = (part, offset)
-                    survivors.append(i)
-            if not survivors:
-                return pos, -1
-            self.alive = survivors
-            pos += 1
-        return pos, None
+    TRAILER = auto()  # an optional marker after the section end
 
 
 class _Emitter:
@@ -145,9 +91,9 @@ class StreamParser:
         self.triggers = sorted(triggers, key=len, reverse=True)
         self.leading = [s for s in self.syntaxes if s.at_start]  # count only at the start
         self.candidates: list[CallSyntax] = []  # syntaxes the opening being matched may be
-        self.looked = 0  # characters of the answer's start already looked at (LEAD)
+        self.looked = 0  # characters already looked at, not yet consumed (see _look)
         self.raw: list[str] = []  # text of the tool section/call being read, for fallback
-        self.matcher: _PartsMatcher | None = None
+        self.matcher: PartsMatcher | None = None
         self.body: BodyParser | None = None
         self.index = -1  # index of the current call
         self.announced = False  # id and name of the current call were emitted
@@ -177,7 +123,7 @@ class StreamParser:
         rest, self.buf = self.buf, ""
         state = self.state
         if state in (_State.START, _State.LEAD, _State.CONTENT):
-            self._content(rest)
+            self._content("".join(self.raw) + rest)  # raw: whitespace LEAD looked past
         elif state is _State.REASONING:
             self._reasoning(rest)
             self.thought.held = ""
@@ -190,7 +136,7 @@ class StreamParser:
                 self._fail(rest)
         elif state is _State.OPENING:
             self._fail(rest)
-        elif state in (_State.CLOSING, _State.AFTER_CALL):
+        elif state in (_State.CLOSING, _State.AFTER_CALL, _State.TRAILER):
             partial = "".join(self.raw) + rest
             if partial.strip():
                 self._content(partial)
@@ -261,28 +207,21 @@ class StreamParser:
             self.content = _Emitter("\n")
             self._answer()
             return i + len(end)
-        stop = len(self.buf) - _partial_suffix(self.buf[pos:], [end])
+        stop = len(self.buf) - partial_suffix(self.buf[pos:], [end])
         self._reasoning(self.buf[pos:stop])
         return stop
 
     def _on_lead(self, pos: int) -> int:
-        """Does a syntax that counts only here open the answer? Nothing is consumed until that
-        is decided; `looked` keeps each character from being looked at twice."""
+        """Does a syntax that counts only here open the answer? If not, it is content."""
         if self.matcher is None:
             sequences = [[s.trigger, *s.opening_parts()] if s.trigger else [] for s in self.leading]
-            self.matcher = _PartsMatcher(sequences, [s.body for s in self.leading])
-        new, result = self.matcher.feed(self.buf, pos + self.looked)
-        self.looked = new - pos
-        if result is None:
-            return pos
-        self.matcher, self.looked = None, 0
-        if result < 0:
-            self.state = _State.CONTENT  # it reads everything from `pos` again
-            return pos
-        self.syntax = self.leading[result]
-        self.raw = [self.buf[pos:new]]
-        self._begin_call()
-        return new
+            self.matcher = PartsMatcher(sequences, [s.body for s in self.leading])
+
+        def matched(i: int) -> None:
+            self.syntax = self.leading[i]
+            self._begin_call()
+
+        return self._look(pos, on_match=matched)
 
     def _on_content(self, pos: int) -> int:
         buf = self.buf
@@ -295,7 +234,7 @@ class StreamParser:
             if i >= 0 and (best < 0 or i < best):
                 best, trigger = i, t
         if best < 0:
-            stop = len(buf) - _partial_suffix(buf[pos:], self.triggers)
+            stop = len(buf) - partial_suffix(buf[pos:], self.triggers)
             self._content(buf[pos:stop])
             return stop
         self._content(buf[pos:best])
@@ -310,9 +249,9 @@ class StreamParser:
             if not opening:
                 self._begin_call()
                 return end
-            self.matcher = _PartsMatcher([opening])
+            self.matcher = PartsMatcher([opening])
         else:
-            self.matcher = _PartsMatcher(
+            self.matcher = PartsMatcher(
                 [s.opening_parts() for s in self.candidates], [s.body for s in self.candidates]
             )
         self.state = _State.OPENING
@@ -346,19 +285,27 @@ class StreamParser:
         return new
 
     def _on_closing(self, pos: int) -> int:
-        return self._match(pos, on_match=lambda _i: self._after_call(), on_miss=self._trailing)
+        return self._look(pos, on_match=lambda _i: self._after_call())
 
     def _on_after_call(self, pos: int) -> int:
         def matched(i: int) -> None:
             if i == 0:
                 self._begin_call()
             else:
-                self.state = _State.CONTENT
+                self._after_section()
 
-        return self._match(pos, on_match=matched, on_miss=self._trailing)
+        return self._look(pos, on_match=matched)
+
+    def _on_trailer(self, pos: int) -> int:
+        def matched(_i: int) -> None:
+            self.raw = []
+            self.state = _State.CONTENT
+
+        return self._look(pos, on_match=matched)
 
     # ---- transitions --------------------------------------------------------------------
     def _match(self, pos: int, on_match, on_miss) -> int:
+        """Markers inside a tool section: what they consume belongs to it (`raw`)."""
         assert self.matcher is not None
         new, result = self.matcher.feed(self.buf, pos)
         self.raw.append(self.buf[pos:new])
@@ -370,9 +317,31 @@ class StreamParser:
             on_match(result)
         return new
 
-    def _trailing(self, _rest: str) -> None:
-        """A complete call is followed by something else: that text is content (with the
-        whitespace before it; only whitespace that ends the output is dropped)."""
+    def _look(self, pos: int, on_match: Callable[[int], None]) -> int:
+        """Markers that may continue (or open) calls where anything else is content: after a
+        call, and at the answer's start. Whitespace is consumed as it comes; from the first
+        other character nothing is consumed until the markers are decided (`looked` keeps
+        each character from being looked at twice), so text that is not one of them is read
+        again as content, where it may still open a call."""
+        assert self.matcher is not None
+        new, result = self.matcher.feed(self.buf, pos + self.looked)
+        if result is None:
+            if self.matcher.started:
+                self.looked = new - pos
+                return pos
+            self.raw.append(self.buf[pos:new])
+            return new
+        self.matcher, self.looked = None, 0
+        if result < 0:
+            self._trailing()
+            return pos
+        self.raw.append(self.buf[pos:new])
+        on_match(result)
+        return new
+
+    def _trailing(self) -> None:
+        """What follows a complete call (or opens the answer) is not a marker: it is content,
+        with the whitespace before it (only whitespace that ends the output is dropped)."""
         text = "".join(self.raw)
         self.raw = []
         self.state = _State.CONTENT
@@ -407,7 +376,7 @@ class StreamParser:
         self.body = None
         closing = self.syntax.call_end.split()
         if closing:
-            self.matcher = _PartsMatcher([closing])
+            self.matcher = PartsMatcher([closing])
             self.state = _State.CLOSING
         else:
             self._after_call()
@@ -416,10 +385,23 @@ class StreamParser:
         assert self.syntax is not None
         self.raw = []
         # candidate 0: another call; candidate 1: the end of the tool section
-        self.matcher = _PartsMatcher(
+        self.matcher = PartsMatcher(
             [self.syntax.next_call_parts(), self.syntax.section_end.split()]
         )
-        self.state = _State.AFTER_CALL if self.matcher.alive else _State.CONTENT
+        if self.matcher.alive:
+            self.state = _State.AFTER_CALL
+        else:
+            self._after_section()
+
+    def _after_section(self) -> None:
+        assert self.syntax is not None
+        trailer = self.syntax.trailer.split()
+        self.raw = []
+        if trailer:
+            self.matcher = PartsMatcher([trailer])
+            self.state = _State.TRAILER
+        else:
+            self.state = _State.CONTENT
 
     def _fail(self, rest: str) -> None:
         """The call being read is malformed: its raw text becomes content."""
@@ -428,7 +410,8 @@ class StreamParser:
         self.body = None
         self.malformed += 1
         if self.announced:
-            self.out.append(Delta(tool_call_index=self.index, content=raw, withdrawn=True))
+            text = self.content.push(raw)  # content as if it had never looked like a call
+            self.out.append(Delta(tool_call_index=self.index, content=text, withdrawn=True))
             self.announced = False
         else:
             self._content(raw)
@@ -444,4 +427,5 @@ _HANDLERS: dict[_State, Callable[[StreamParser, int], int | None]] = {
     _State.BODY: StreamParser._on_body,
     _State.CLOSING: StreamParser._on_closing,
     _State.AFTER_CALL: StreamParser._on_after_call,
+    _State.TRAILER: StreamParser._on_trailer,
 }

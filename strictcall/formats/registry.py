@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from strictcall.formats.base import Format
+from strictcall.formats.deepseek import DEEPSEEK_V3, DEEPSEEK_V31
 from strictcall.formats.granite import GRANITE
 from strictcall.formats.granite_fc import GRANITE_20B_FC
 from strictcall.formats.harmony import HARMONY
@@ -14,6 +15,8 @@ from strictcall.formats.hermes import HERMES
 from strictcall.formats.internlm import INTERNLM
 from strictcall.formats.llama3 import LLAMA3_JSON
 from strictcall.formats.mistral import MISTRAL
+from strictcall.formats.pythonic import LLAMA4_PYTHONIC, PYTHONIC
+from strictcall.formats.qwen3_coder import QWEN3_CODER
 
 _BUILTIN: tuple[Format, ...] = (
     HERMES,
@@ -22,6 +25,11 @@ _BUILTIN: tuple[Format, ...] = (
     GRANITE,
     GRANITE_20B_FC,
     INTERNLM,
+    PYTHONIC,
+    LLAMA4_PYTHONIC,
+    DEEPSEEK_V3,
+    DEEPSEEK_V31,
+    QWEN3_CODER,
     HARMONY,
 )
 

@@ -12,9 +12,12 @@ parser accepts any whitespace where the declaration has some (or none).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from strictcall.formats.types import Delta
+from strictcall.grammar.lark import json_rule
+from strictcall.grammar.schema import styled
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,25 @@ class Body(ABC):
     def render(self, name: str, arguments: str) -> str:
         """One call in canonical form (`arguments` is compact JSON text)."""
 
+    def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
+        """Lark rules for one tool's arguments, as (head, body) pairs; the first defines `rule`.
+
+        A JSON object by default; bodies that write arguments otherwise (Python keyword
+        arguments, XML parameters) build them from the schema and name helper rules
+        `rule_...`. What cannot be enforced raises `SchemaError` naming the keyword.
+        """
+        return [(rule, json_rule(styled(schema)))]
+
+    def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:
+        """This body for one request's tools (name -> parameters schema; None: unknown).
+
+        Bodies whose reading depends on the schema (XML parameters typed by it) keep them.
+        """
+        return self
+
     def starts(self, ch: str) -> bool:
-        """Can a body begin with `ch`? Tells apart syntaxes that share a start marker."""
+        """Can a body begin with `ch`? Tells apart syntaxes that share a start marker, and
+        keeps text that cannot be a call from being read as one."""
         return not self.lead or ch == self.lead[0]
 
     def markers(self) -> tuple[str, ...]:
@@ -82,15 +102,20 @@ class CallSyntax:
     """Where calls sit in the output.
 
     `section_start`/`section_end` wrap all calls of a turn (empty when there is no wrapper);
-    `call_start`/`call_end` wrap each call; `separator` goes between two calls.
+    `call_start`/`call_end` wrap each call; `separator` goes between two calls. `trailer` is
+    written after the section end and may be left out by a model (Llama 4's `<|python_end|>`).
 
     The trigger (where content ends and calls begin) is the first whitespace-separated word of
     the opening; `trigger_marker` names it when the opening writes it glued to what follows
     (Mistral's `[TOOL_CALLS][`), so the parser still accepts whitespace after it.
 
-    `at_start`: calls count only at the very start of the answer (after any reasoning). Such a
-    syntax may have no start marker at all: the body's own `lead` (Llama 3's `{`) is then the
+    `at_start`: calls count only at the very start of the answer (after any reasoning); later
+    text that looks like an opening is content (pythonic lists, Llama 3's JSON). Such a syntax
+    may have no start marker at all: the body's own `lead` (Llama 3's `{`) is then the
     trigger, and it is part of the body.
+
+    Other spellings a family writes (a bare `[` for Llama 4's `<|python_start|>[`, Qwen3-Coder's
+    `<function=` without `<tool_call>`) are further `CallSyntax`es in `Format.variants`.
     """
 
     body: Body
@@ -99,6 +124,7 @@ class CallSyntax:
     separator: str = ""
     section_start: str = ""
     section_end: str = ""
+    trailer: str = ""
     trigger_marker: str = ""
     at_start: bool = False
 
@@ -134,8 +160,9 @@ class CallSyntax:
         return (self.separator + " " + self.call_start).split()
 
     def markers(self) -> tuple[str, ...]:
+        """Every fixed text of the syntax (a special token among them stays visible)."""
         pieces = (self.section_start, self.call_start, self.call_end, self.separator)
-        return (*pieces, self.section_end, *self.body.markers())
+        return (*pieces, self.section_end, self.trailer, *self.body.markers())
 
 
 def parts(text: str) -> list[str]:

@@ -91,7 +91,8 @@ def _exclusions(excluded: Iterable[str], leading: Iterable[str]) -> str:
         out += rf" & ~/(?s:.*)({'|'.join(regex_escape(w) for w in words)})(?s:.*)/"
     leads = sorted({w for w in leading if w})
     if leads:
-        out += rf" & ~/\s*({'|'.join(regex_escape(w) for w in leads)})(?s:.*)/"
+        # after what the parser skips: Python's whitespace (Unicode's, and \x1c-\x1f)
+        out += rf" & ~/[\s\x1c-\x1f]*({'|'.join(regex_escape(w) for w in leads)})(?s:.*)/"
     return out
 
 

@@ -162,10 +162,18 @@ def test_nothing_is_detected_without_tool_markers(key):
     assert detect_format(NO_TOOLS[key]) is None
 
 
+SHIPPED = {
+    "mistral": "mistral",
+    "granite-20b-fc": "granite-20b-fc",
+    "internlm": "internlm",
+    "llama3.2-pythonic": "pythonic",
+}
+
+
 def test_shipped_templates_are_detected_as_their_family():
-    assert {"mistral", "granite-20b-fc", "internlm"} <= set(shipped_templates())
-    for name in ("mistral", "granite-20b-fc", "internlm"):
-        assert detect_format(shipped_template(name)).name == name
+    assert set(SHIPPED) <= set(shipped_templates())
+    for template, expected in SHIPPED.items():
+        assert detect_format(shipped_template(template)).name == expected
 
 
 def test_detection_logs_its_choice(caplog):

@@ -119,6 +119,27 @@ def test_a_bad_call_does_not_take_good_ones_with_it():
     assert "nope" in r.content
 
 
+@pytest.mark.parametrize("sep", ["\n", "", " \n "])
+def test_a_missing_end_marker_does_not_hide_the_next_call(sep):
+    """After a call, text that is not the expected marker is read again as content, so the
+    start of the next call (which shares `<` with `</tool_call>`) still opens it."""
+    text = '<tool_call>\n{"name": "f", "arguments": {}}' + sep + call("g", {"x": 1})
+    for pieces in (None, [1] * len(text)):
+        r = assemble(feed_all(text, pieces))
+        assert [c.name for c in r.tool_calls] == ["f", "g"]
+        assert (r.content or "").strip() == ""
+
+
+@pytest.mark.parametrize("name", ["hermes", "llama3_json", "pythonic", "llama4_pythonic"])
+@pytest.mark.parametrize("text", ["  ", " \n [ ", "  hi"])
+def test_text_at_the_answers_start_is_content_whatever_the_syntax(name, text):
+    """Formats whose calls open the answer look at its start before deciding; what they
+    looked past is content all the same."""
+    for pieces in (None, [1] * len(text)):
+        r = assemble(feed_all(text, pieces, fmt=get_format(name)))
+        assert (r.content, r.tool_calls) == (text, [])
+
+
 def test_without_tools_any_name_is_accepted():
     r = HERMES.parse(call("anything", {"a": 1}))
     assert r.tool_calls[0].name == "anything"

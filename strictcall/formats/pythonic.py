@@ -1,0 +1,225 @@
+"""Pythonic calls: a Python list of calls that makes up the whole answer.
+
+`[get_weather(city="SF"), book(n=2, flexible=True)]` (Llama 3.2, ToolACE), and Llama 4's
+`<|python_start|>[...]<|python_end|>`. Arguments are keyword arguments with Python literal
+values; clients receive them as JSON. The list only counts at the start of the output: a `[`
+later in an answer is just text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from strictcall.formats.base import Format
+from strictcall.formats.pyliteral import literal_json
+from strictcall.formats.syntax import Body, BodyParser, CallSyntax
+from strictcall.grammar.lark import literal
+from strictcall.grammar.python_literal import PythonLiteralRules, python_literal
+
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_OUTSIDE = re.compile(r"""[\[\](){}'",]""")
+_IN_STRING = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]')}
+
+
+class _LiteralScanner:
+    """Finds where one Python literal ends (a `,` or `)` outside brackets and strings)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.quote: str | None = None
+        self.escape = False
+        self.chunks: list[str] = []
+        self.done = False
+        self.error: str | None = None
+
+    def feed(self, text: str, pos: int) -> int:
+        start, n = pos, len(text)
+        while pos < n:
+            if self.quote is not None:
+                if self.escape:
+                    self.escape = False
+                    pos += 1
+                    continue
+                m = _IN_STRING[self.quote].search(text, pos)
+                if m is None:
+                    pos = n
+                    break
+                pos = m.end()
+                if m.group() == "\\":
+                    self.escape = True
+                else:
+                    self.quote = None
+                continue
+            m = _OUTSIDE.search(text, pos)
+            if m is None:
+                pos = n
+                break
+            ch, i = m.group(), m.start()
+            if ch in "'\"":
+                self.quote = ch
+            elif ch in "[({":
+                self.depth += 1
+            elif ch == "," and self.depth == 0:
+                pos, self.done = i, True
+                break
+            elif ch in "])}":
+                if self.depth == 0:
+                    pos = i
+                    if ch == ")":
+                        self.done = True
+                    else:
+                        self.error = f"unexpected {ch!r}"
+                    break
+                self.depth -= 1
+            pos = i + 1
+        self.chunks.append(text[start:pos])
+        return pos
+
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
+class _PythonCallParser(BodyParser):
+    """`name(key=literal, ...)`; arguments come out as JSON, one argument at a time."""
+
+    def __init__(self) -> None:
+        self.name = None
+        self.done = False
+        self.error = None
+        self.stage = "name"  # name | open | key | equals | value | next
+        self.chunks: list[str] = []  # name or key characters so far
+        self.key = ""
+        self.value: _LiteralScanner | None = None
+        self.parts: list[str] = []  # the arguments JSON so far
+        self.fresh: list[str] = []
+
+    def feed(self, text: str, pos: int) -> int:
+        n = len(text)
+        while pos < n and not self.done and self.error is None:
+            if self.stage == "value":
+                pos = self._feed_value(text, pos)
+                continue
+            reading = self.stage in ("name", "key")
+            if reading:
+                m = _NAME.match(text, pos)
+                if m:
+                    self.chunks.append(m.group())
+                    pos = m.end()
+                    continue
+            ch = text[pos]
+            pos += 1
+            if not (ch.isspace() and not (reading and self.chunks)):
+                self._step(ch)
+        return pos
+
+    def _step(self, ch: str) -> None:
+        """One character after a name, a key or a value (whitespace only ends a word)."""
+        stage, word = self.stage, "".join(self.chunks)
+        if stage == "name" and word:
+            self.name, self.chunks, self.stage = word, [], "open"
+            if ch.isspace():
+                return
+            stage = "open"
+        if stage == "open" and ch == "(":
+            self.stage = "key"
+        elif stage == "key" and not word and ch == ")":
+            self._finish()  # no arguments, or a trailing comma
+        elif ((stage == "key" and word) or stage == "equals") and ch == "=":
+            self.key, self.chunks = self.key if stage == "equals" else word, []
+            self.stage = "value"
+            self.value = _LiteralScanner()
+        elif stage == "key" and word and ch.isspace():
+            self.key, self.chunks, self.stage = word, [], "equals"
+        elif stage == "next" and ch in ",)":
+            if ch == ",":
+                self.stage = "key"
+            else:
+                self._finish()
+        else:
+            self.error = f"unexpected {ch!r} in a pythonic call"
+
+    def _feed_value(self, text: str, pos: int) -> int:
+        scanner = self.value
+        assert scanner is not None
+        pos = scanner.feed(text, pos)
+        if scanner.error:
+            self.error = scanner.error
+        elif scanner.done:
+            try:
+                value = literal_json(scanner.text())
+            except ValueError as exc:
+                self.error = str(exc)
+                return pos
+            self._emit(("{" if not self.parts else ", ") + json.dumps(self.key) + ": " + value)
+            self.value = None
+            self.stage = "next"
+        return pos
+
+    def _finish(self) -> None:
+        self._emit("}" if self.parts else "{}")
+        self.done = True
+
+    def _emit(self, text: str) -> None:
+        self.parts.append(text)
+        self.fresh.append(text)
+
+    def take_arguments(self) -> str:
+        out = "".join(self.fresh)
+        self.fresh.clear()
+        return out
+
+    def arguments_json(self) -> str:
+        return "".join(self.parts)
+
+
+@dataclass(frozen=True)
+class PythonCallBody(Body):
+    """`name(key=value, ...)` with Python literal values."""
+
+    def starts(self, ch: str) -> bool:
+        """A call begins with its name: a list of strings (or other values) is an answer."""
+        return _NAME.match(ch) is not None
+
+    def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
+        return f"{literal(name + '(')} {args_rule} {literal(')')}"
+
+    def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
+        return PythonLiteralRules(rule, schema).keyword_arguments(rule)
+
+    def parser(self) -> BodyParser:
+        return _PythonCallParser()
+
+    def render(self, name: str, arguments: str) -> str:
+        args = json.loads(arguments)
+        return name + "(" + ", ".join(f"{k}={python_literal(v)}" for k, v in args.items()) + ")"
+
+
+def _list(opening: str, trailer: str = "", trigger_marker: str = "") -> CallSyntax:
+    return CallSyntax(
+        section_start=opening,
+        separator=", ",
+        section_end="]",
+        trailer=trailer,
+        trigger_marker=trigger_marker,
+        body=PythonCallBody(),
+        at_start=True,
+    )
+
+
+PYTHONIC = Format(
+    name="pythonic",
+    description="[f(a=1), g(b='x')] at the start of the answer (Llama 3.2, ToolACE)",
+    syntax=_list("["),
+)
+
+# Llama 4 writes the list between <|python_start|> and <|python_end|>, and now and then a bare
+# list, or no <|python_end|>: the grammar writes the markers, the parser reads all of these.
+_PYTHON_END = "<|python_end|>"
+LLAMA4_PYTHONIC = Format(
+    name="llama4_pythonic",
+    description="<|python_start|>[f(a=1)]<|python_end|> (Llama 4)",
+    syntax=_list("<|python_start|>[", _PYTHON_END, trigger_marker="<|python_start|>"),
+    variants=(_list("[", _PYTHON_END),),
+)

@@ -1,0 +1,286 @@
+"""XML-parameter calls: `NAME>\\n<parameter=K>\\nV\\n</parameter>\\n...</function>`.
+
+(The `<function=` before the name is the call's opening, see formats/qwen3_coder.py.)
+Values are raw text for strings and JSON otherwise; the tool's schema says which. Reading:
+one newline after `<parameter=K>` and one before `</parameter>` belong to the layout; a value
+ends at `</parameter>`, or where the next `<parameter=` or `</function>` begins (models forget
+closing tags). A value that may be typed and starts with `[`/`{` is JSON: a `</parameter>`
+inside one of its strings does not end it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from strictcall.formats.base import compact_json
+from strictcall.formats.pyliteral import literal_json
+from strictcall.formats.syntax import Body, BodyParser
+from strictcall.grammar.lark import text_rule
+from strictcall.grammar.xml_parameters import MARKERS, XmlParameterRules, split_value
+
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_PARAM_NAME = re.compile(r"[^<>\n]+")
+_RAW_STOP = re.compile(r"<")
+_JSON_STOP = re.compile(r'[<"\\]')
+_IN_STRING = re.compile(r'["\\]')
+_JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_LAYOUT = " \t\r\n"  # whitespace JSON ignores
+PARAM_OPEN, PARAM_CLOSE, FUNCTION_CLOSE = "<parameter=", "</parameter>", "</function>"
+_LONGEST = max(len(m) for m in MARKERS)
+
+
+def decode_value(text: str) -> str | None:
+    """JSON text of a value written as another type than string; None: it is a string.
+
+    Accepts JSON, Python literals for lists and dicts, and true/false/null in any case
+    (and None): what models write. The grammar keeps raw strings from looking like these.
+    """
+    body = text.strip(_LAYOUT)
+    lower = body.lower()
+    if lower in ("true", "false", "null"):
+        return lower
+    if lower == "none":
+        return "null"
+    if _JSON_NUMBER.fullmatch(body):
+        return body
+    if body[:1] in ("[", "{"):
+        try:
+            json.loads(body)
+        except ValueError:
+            try:
+                return literal_json(body)
+            except ValueError:
+                return None
+        return body
+    return None
+
+
+def typed(schema, root: dict) -> bool:
+    """Whether a parameter may hold something other than a string (None: unknown: no)."""
+    if schema is None:
+        return False
+    try:
+        return bool(split_value(schema, root, "#")[1])
+    except Exception:  # a schema we cannot read: take what the text looks like
+        return True
+
+
+class _XmlParamsParser(BodyParser):
+    def __init__(self, schemas: Mapping[str, dict] | None):
+        self.schemas = schemas
+        self.name = None
+        self.done = False
+        self.error = None
+        self.stage = "name"  # name | between | param | value
+        self.chunks: list[str] = []
+        self.parts: list[str] = []  # arguments JSON so far
+        self.fresh: list[str] = []
+        self.tool: dict = {}
+        self.key = ""
+        self.typed = False
+        self.track = False  # a typed value that started as JSON: strings hide markers
+        self.in_string = False
+        self.escape = False
+        self.started = False  # the value's first character was seen
+        self.first = True  # no piece of the value was read yet
+        self.held = ""  # a raw value's last newline, which may be layout
+
+    # ---- feeding ------------------------------------------------------------------------
+    def feed(self, text: str, pos: int) -> int:
+        n = len(text)
+        while pos < n and not self.done and self.error is None:
+            before, stage = pos, self.stage
+            if stage == "value":
+                pos = self._feed_value(text, pos)
+            elif stage in ("name", "param"):
+                pos = self._feed_name(text, pos)
+            else:
+                pos = self._feed_between(text, pos)
+            if pos == before and self.stage == stage and not self.done and self.error is None:
+                break  # a marker may be cut off: wait for more text
+        return pos
+
+    def _feed_name(self, text: str, pos: int) -> int:
+        pattern = _NAME if self.stage == "name" else _PARAM_NAME
+        m = pattern.match(text, pos)
+        if m:
+            self.chunks.append(m.group())
+            return m.end()
+        if text[pos] != ">" or not self.chunks:
+            self.error = "expected a name and '>'"
+            return pos
+        word, self.chunks = "".join(self.chunks), []
+        if self.stage == "name":
+            self.name = word
+            self.tool = self._schema(word)
+            self.stage = "between"
+        else:
+            self._start_value(word)
+        return pos + 1
+
+    def _feed_between(self, text: str, pos: int) -> int:
+        n = len(text)
+        while pos < n and text[pos].isspace():
+            pos += 1
+        if pos == n:
+            return pos
+        for marker in (PARAM_OPEN, FUNCTION_CLOSE):
+            if text.startswith(marker, pos):
+                if marker == PARAM_OPEN:
+                    self.stage = "param"
+                else:
+                    self._emit("}" if self.parts else "{}")
+                    self.done = True
+                return pos + len(marker)
+            if n - pos < len(marker) and marker.startswith(text[pos:]):
+                return pos  # cut off: wait for more text
+        self.error = "expected <parameter= or </function>"
+        return pos
+
+    def _feed_value(self, text: str, pos: int) -> int:
+        n, start = len(text), pos
+        while pos < n:
+            if not self.started:  # what the value starts with says how to read it
+                while pos < n and text[pos] in _LAYOUT:  # as decode_value strips
+                    pos += 1
+                if pos == n:
+                    break
+                self.started = True
+                self.track = self.typed and text[pos] in "[{"
+            if self.in_string:
+                if self.escape:
+                    self.escape = False
+                    pos += 1
+                    continue
+                m = _IN_STRING.search(text, pos)
+                if m is None:
+                    pos = n
+                    break
+                pos = m.end()
+                if m.group() == "\\":
+                    self.escape = True
+                else:
+                    self.in_string = False
+                continue
+            stop = (_JSON_STOP if self.track else _RAW_STOP).search(text, pos)
+            if stop is None:
+                pos = n
+                break
+            i = stop.start()
+            if stop.group() == '"':
+                self.in_string = True
+                pos = i + 1
+                continue
+            if stop.group() == "\\":
+                pos = i + 1
+                continue
+            end = next((m for m in MARKERS if text.startswith(m, i)), None)
+            if end is not None:
+                self._value_text(text[start:i])
+                self._end_value()
+                return i + len(end) if end == PARAM_CLOSE else i
+            if n - i < _LONGEST and any(m.startswith(text[i:]) for m in MARKERS):
+                pos = i  # maybe a marker cut off at the end of the text
+                break
+            pos = i + 1
+        self._value_text(text[start:pos])
+        return pos
+
+    # ---- values -------------------------------------------------------------------------
+    def _schema(self, name: str) -> dict:
+        if self.schemas is None:
+            return {}
+        schema = self.schemas.get(name)
+        return schema if isinstance(schema, dict) else {}
+
+    def _start_value(self, key: str) -> None:
+        properties = self.tool.get("properties")
+        schema = properties.get(key) if isinstance(properties, dict) else None
+        if schema is None and isinstance(self.tool.get("additionalProperties"), dict):
+            schema = self.tool["additionalProperties"]
+        self.key = key
+        self.typed = typed(schema, self.tool)
+        self.track = self.in_string = self.escape = self.started = False
+        self.first = True
+        self.held = ""
+        self.chunks = []
+        self.stage = "value"
+        if not self.typed:  # a string: streamed as it comes
+            self._emit(self._key_prefix() + '"')
+
+    def _value_text(self, text: str) -> None:
+        if not text:
+            return
+        if self.typed:
+            self.chunks.append(text)
+            return
+        if self.first:  # one leading newline is layout
+            self.first = False
+            text = text[1:] if text.startswith("\n") else text
+        text = self.held + text
+        self.held = "\n" if text.endswith("\n") else ""
+        if self.held:
+            text = text[:-1]
+        if text:
+            self._emit(json.dumps(text, ensure_ascii=False)[1:-1])
+
+    def _end_value(self) -> None:
+        self.stage = "between"
+        if not self.typed:
+            self._emit('"')  # a held newline was the layout one
+            return
+        raw = "".join(self.chunks)
+        raw = raw[1:] if raw.startswith("\n") else raw
+        raw = raw[:-1] if raw.endswith("\n") else raw
+        value = decode_value(raw)
+        self._emit(self._key_prefix() + (value if value is not None else json.dumps(raw)))
+        self.chunks = []
+
+    def _key_prefix(self) -> str:
+        return ("{" if not self.parts else ", ") + json.dumps(self.key, ensure_ascii=False) + ": "
+
+    def _emit(self, text: str) -> None:
+        self.parts.append(text)
+        self.fresh.append(text)
+
+    def take_arguments(self) -> str:
+        out = "".join(self.fresh)
+        self.fresh.clear()
+        return out
+
+    def arguments_json(self) -> str:
+        return "".join(self.parts)
+
+
+@dataclass(frozen=True)
+class XmlParamsBody(Body):
+    """A name, then one `<parameter=K>` block per argument, then `</function>`."""
+
+    schemas: Mapping[str, dict] | None = field(default=None, compare=False, hash=False)
+
+    def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
+        head = text_rule(name + ">\n", special_tokens)
+        return f"{head} {args_rule} {text_rule(FUNCTION_CLOSE, special_tokens)}"
+
+    def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
+        return XmlParameterRules(rule, schema).parameters(rule)
+
+    def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:
+        return replace(self, schemas=schemas)
+
+    def parser(self) -> BodyParser:
+        return _XmlParamsParser(self.schemas)
+
+    def render(self, name: str, arguments: str) -> str:
+        out = [name, ">\n"]
+        for key, value in json.loads(arguments).items():
+            text = value if isinstance(value, str) else compact_json(value)
+            out.append(f"{PARAM_OPEN}{key}>\n{text}\n{PARAM_CLOSE}\n")
+        out.append(FUNCTION_CLOSE)
+        return "".join(out)
+
+    def markers(self) -> tuple[str, ...]:
+        return (PARAM_OPEN, PARAM_CLOSE, FUNCTION_CLOSE)

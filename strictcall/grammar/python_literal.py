@@ -1,0 +1,338 @@
+"""JSON Schema -> Lark for Python literals (pythonic tool calls: `f(city="SF", days=3)`).
+
+Strings and numbers are JSON spellings, which are Python literals too, so they come from
+llguidance's own `%json` (every string and number keyword enforced there). Structure is
+written here: `True`/`False`/`None`, lists, dicts, and keyword arguments, with properties in
+the schema's order, required ones present, no unknown ones. A keyword this cannot enforce is
+refused by name (SchemaError), never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import jsonschema
+
+from strictcall.grammar.lark import json_rule, literal, regex_escape
+from strictcall.grammar.schema import SchemaError
+
+ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "default",
+        "examples",
+        "$schema",
+        "$id",
+        "$comment",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "$defs",
+        "definitions",
+    }
+)
+STRING_KEYS = frozenset({"minLength", "maxLength", "pattern", "format"})
+NUMBER_KEYS = frozenset(
+    {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+)
+ARRAY_KEYS = frozenset({"items", "minItems", "maxItems"})
+OBJECT_KEYS = frozenset({"properties", "required", "additionalProperties"})
+# JSON Schema keywords with a meaning these rules cannot give (unknown keywords are
+# annotations, as JSON Schema says)
+REFUSED = frozenset(
+    {
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "prefixItems",
+        "additionalItems",
+        "uniqueItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "minProperties",
+        "maxProperties",
+        "patternProperties",
+        "propertyNames",
+        "dependentRequired",
+        "dependentSchemas",
+        "dependencies",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "$dynamicRef",
+        "$recursiveRef",
+    }
+)
+EMPTY = '""'
+ALL_TYPES = ("string", "integer", "number", "boolean", "null", "array", "object")
+
+# What a keyword argument's name may be: the parser reads names with these characters.
+ARG_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
+_RULE_NAME = re.compile(r"[A-Za-z0-9_]+")
+_EXTRA_ARG = r"/[A-Za-z_][A-Za-z0-9_]*/"
+_EXTRA_KEY = r'/"[A-Za-z0-9_ .\-]*"/'
+
+
+_ASSERTIONS = STRING_KEYS | NUMBER_KEYS | ARRAY_KEYS | OBJECT_KEYS | REFUSED
+_ASSERTIONS |= {"type", "enum", "const", "anyOf", "allOf", "$ref"}
+
+
+def significant(schema: dict) -> set[str]:
+    """Keywords that constrain a value (annotations and unknown keywords left out)."""
+    return {k for k in schema if k in _ASSERTIONS}
+
+
+def resolve_ref(ref: str, root: dict, path: str) -> dict:
+    """A local `$ref` (`#/$defs/...`, `#/definitions/...`, `#`) against the tool's schema."""
+    if ref == "#":
+        return root
+    parts = ref.split("/")
+    if len(parts) != 3 or parts[0] != "#" or parts[1] not in ("$defs", "definitions"):
+        raise SchemaError("$ref", path, f"only local references into $defs are supported: {ref}")
+    name = parts[2].replace("~1", "/").replace("~0", "~")
+    target = (root.get(parts[1]) or {}).get(name)
+    if not isinstance(target, dict | bool):
+        raise SchemaError("$ref", path, f"{ref} does not resolve")
+    return target  # type: ignore[return-value]
+
+
+def schema_types(schema: dict) -> list[str]:
+    """The JSON types a (non-combinator) schema admits, read from `type` or its keywords."""
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return [declared]
+    if isinstance(declared, list):
+        return [t for t in ALL_TYPES if t in declared]
+    keys = set(schema)
+    inferred = [
+        t
+        for t, kws in (
+            ("string", STRING_KEYS),
+            ("number", NUMBER_KEYS),
+            ("array", ARRAY_KEYS),
+            ("object", OBJECT_KEYS),
+        )
+        if keys & kws
+    ]
+    return inferred or list(ALL_TYPES)
+
+
+def choices(values: Iterable[Any], schema: dict, root: dict) -> list[Any]:
+    """Values of an enum/const that also satisfy the schema's other keywords."""
+    rest = {k: v for k, v in schema.items() if k not in ("enum", "const")}
+    values = list(values)
+    if not significant(rest):
+        return values
+    for key in ("$defs", "definitions"):
+        if key in root:
+            rest[key] = root[key]
+    validator = jsonschema.Draft202012Validator(rest)
+    return [v for v in values if validator.is_valid(v)]
+
+
+class PythonLiteralRules:
+    """Collects the rules for one tool's arguments (rule names start with `prefix`)."""
+
+    def __init__(self, prefix: str, root: dict):
+        self.prefix = prefix
+        self.root = root
+        self.rules: list[tuple[str, str]] = []
+        self.refs: dict[str, str] = {}
+        self.count = 0
+        self.any_rule: str | None = None
+
+    def _new(self) -> str:
+        self.count += 1
+        return f"{self.prefix}_{self.count}"
+
+    def _add(self, body: str, name: str | None = None) -> str:
+        name = name or self._new()
+        self.rules.append((name, body))
+        return name
+
+    # ---- keyword arguments ---------------------------------------------------------------
+    def keyword_arguments(self, rule: str) -> list[tuple[str, str]]:
+        """Rules for `k=v, ...` (the inside of the call's parentheses); `rule` first."""
+        schema = self.root
+        extra = significant(schema) - OBJECT_KEYS - {"type"}
+        if extra:
+            keyword = sorted(extra)[0]
+            raise SchemaError(keyword, "#", "pythonic calls cannot enforce it on the arguments")
+        items = []
+        for key, sub in (schema.get("properties") or {}).items():
+            if not ARG_NAME.fullmatch(key):
+                raise SchemaError("properties", "#", f"{key!r} cannot be a keyword argument's name")
+            value = self.value(sub, f"#/properties/{key}")
+            items.append((f"{literal(key + '=')} {value}", key in schema.get("required", ())))
+        names = list(schema.get("properties") or {})
+        body = self._sequence(items, self._extra(schema, "#", _EXTRA_ARG, '"="', names))
+        head = (rule, body or '""')
+        return [head, *self.rules]
+
+    # ---- values -------------------------------------------------------------------------
+    def value(self, schema: Any, path: str) -> str:
+        """A rule name for the Python literals valid against `schema`."""
+        if schema is True or schema == {}:
+            return self._any()
+        if not isinstance(schema, dict):
+            raise SchemaError("$", path, "a schema that admits nothing cannot be called with")
+        keys = significant(schema)
+        refused = sorted(keys & REFUSED)
+        if refused:
+            raise SchemaError(refused[0], path, "pythonic calls cannot enforce it")
+        if "$ref" in schema:
+            if keys - {"$ref"}:
+                raise SchemaError("$ref", path, "keywords next to $ref cannot be combined")
+            return self._ref(schema["$ref"], path)
+        if "allOf" in schema:
+            branches = schema["allOf"]
+            if len(branches) != 1 or keys - {"allOf"}:
+                raise SchemaError("allOf", path, "pythonic calls cannot combine schemas")
+            return self.value(branches[0], f"{path}/allOf/0")
+        if "anyOf" in schema:
+            if keys - {"anyOf"}:
+                raise SchemaError("anyOf", path, "keywords next to anyOf cannot be combined")
+            alts = [self.value(s, f"{path}/anyOf/{i}") for i, s in enumerate(schema["anyOf"])]
+            return self._either(alts)
+        if "enum" in schema or "const" in schema:
+            values = [schema["const"]] if "const" in schema else list(schema["enum"])
+            values = choices(values, schema, self.root)
+            if not values:
+                raise SchemaError("enum", path, "no value of the enum satisfies the schema")
+            return self._add(" | ".join(literal(python_literal(v)) for v in values))
+        return self._either([self._typed(t, schema, path) for t in schema_types(schema)])
+
+    def _either(self, alternatives: list[str]) -> str:
+        """A rule name for any of `alternatives` (one that already is a rule: itself)."""
+        if len(alternatives) == 1 and _RULE_NAME.fullmatch(alternatives[0]):
+            return alternatives[0]
+        return self._add(" | ".join(alternatives))
+
+    def _typed(self, kind: str, schema: dict, path: str) -> str:
+        if kind == "string":
+            return self._add(json_rule({"type": "string", **_pick(schema, STRING_KEYS)}))
+        if kind in ("integer", "number"):
+            return self._add(json_rule({"type": kind, **_pick(schema, NUMBER_KEYS)}))
+        if kind == "boolean":
+            return '"True" | "False"'
+        if kind == "null":
+            return '"None"'
+        if kind == "array":
+            return self._array(schema, path)
+        if kind == "object":
+            return self._object(schema, path)
+        raise SchemaError("type", path, f"unknown type {kind!r}")
+
+    def _array(self, schema: dict, path: str) -> str:
+        items = schema.get("items", True)
+        if isinstance(items, list):
+            raise SchemaError("items", path, "tuple-style items cannot be enforced")
+        low = int(schema.get("minItems", 0))
+        high = None if schema.get("maxItems") is None else int(schema["maxItems"])
+        if high is not None and high < low:
+            raise SchemaError("maxItems", path, "no array satisfies minItems and maxItems")
+        if high == 0:
+            return literal("[]")
+        item = self.value(items, f"{path}/items")
+        first = max(low, 1) - 1  # items after the first one, at least
+        if high is None:
+            more = f' (", " {item})' + ("*" if first == 0 else f"{{{first},}}")
+        elif high == 1:
+            more = ""
+        else:
+            more = f' (", " {item}){{{first},{high - 1}}}'
+        filled = f'"[" {item}{more} "]"'
+        return filled if low > 0 else f'"[]" | {filled}'
+
+    def _object(self, schema: dict, path: str) -> str:
+        required = set(schema.get("required", ()))
+        properties = schema.get("properties") or {}
+        if required - set(properties):
+            raise SchemaError("required", path, "required keys must be listed in properties")
+        items = []
+        for key, sub in properties.items():
+            value = self.value(sub, f"{path}/properties/{key}")
+            items.append((f"{literal(python_literal(key) + ': ')} {value}", key in required))
+        keys = [json.dumps(k, ensure_ascii=False) for k in properties]
+        inside = self._sequence(items, self._extra(schema, path, _EXTRA_KEY, '": "', keys))
+        return f'"{{" {inside} "}}"' if inside else '"{" "}"'
+
+    def _extra(self, schema: dict, path: str, name_regex: str, sep: str, taken: list[str]):
+        """An extra key and its value, where the schema leaves the object open."""
+        additional = schema.get("additionalProperties", True)
+        if additional is False:
+            return None
+        name = name_regex
+        if taken:
+            alternatives = "|".join(regex_escape(k) for k in taken)
+            name = f"{name_regex} & ~/({alternatives})/"
+        key = self._add(name, self._new().upper())
+        return f"{key} {sep} {self.value(additional, f'{path}/additionalProperties')}"
+
+    def _sequence(self, items: list[tuple[str, bool]], extra: str | None) -> str:
+        """Items in order, optional ones skippable, ", " between those present, then extras.
+
+        Two rules per item: what may follow once something was written (a separator first)
+        and what may follow when nothing was; linear in the number of items.
+        """
+        sep = '", "'
+        after = f"({sep} {extra})*" if extra else ""
+        fresh = f"({extra} ({sep} {extra})*)?" if extra else ""
+        for i in range(len(items) - 1, -1, -1):
+            item, required = items[i]
+            then = after
+            if required:
+                fresh = self._add(f"{item} {then}".strip())
+            else:
+                fresh = self._add(f"{item} {then} | {fresh or EMPTY}".strip())
+            if i:  # the first item is never preceded by another
+                sep_item = f"{sep} {item}" if required else f"({sep} {item})?"
+                after = self._add(f"{sep_item} {then}".strip())
+        return fresh
+
+    def _ref(self, ref: str, path: str) -> str:
+        if ref not in self.refs:
+            self.refs[ref] = name = self._new()
+            target = resolve_ref(ref, self.root, path)
+            self.rules.append((name, self.value(target, ref)))
+        return self.refs[ref]
+
+    def _any(self) -> str:
+        if self.any_rule is None:
+            self.any_rule = name = self._new()
+            text = self._add(json_rule({"type": "string"}))
+            number = self._add(json_rule({"type": "number"}))
+            items = f'"[" ({name} (", " {name})*)? "]"'
+            pair = f'{text} ": " {name}'
+            mapping = f'"{{" ({pair} (", " {pair})*)? "}}"'
+            body = f'{text} | {number} | "True" | "False" | "None" | {items} | {mapping}'
+            self.rules.append((name, body))
+        return self.any_rule
+
+
+def python_literal(value: Any) -> str:
+    """`value` (a JSON value) as the Python literal the grammar writes for it."""
+    if value is None:
+        return "None"
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    if isinstance(value, str | int | float):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(python_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{python_literal(str(k))}: {python_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(items) + "}"
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _pick(schema: dict, keys: frozenset[str]) -> dict:
+    return {k: v for k, v in schema.items() if k in keys}

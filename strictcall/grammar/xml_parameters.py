@@ -1,0 +1,264 @@
+"""JSON Schema -> Lark for XML parameters (Qwen3-Coder: `<parameter=city>\\nParis\\n</parameter>`).
+
+A parameter's value is written raw when it is a string and as JSON otherwise, as the models
+are trained. So a schema is split into the strings it admits (each becomes a regex over raw
+text: enum, length and pattern enforced) and everything else (llguidance's `%json`).
+A raw string ends at the first `\\n</parameter>` and never contains a parameter marker, and
+where a parameter also admits other types, a raw string never looks like one of them (a
+number, `true`, `null`, or text starting with `[`/`{`): the parser reads exactly that.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+
+import llguidance
+
+from strictcall.grammar.lark import json_rule, literal, regex_escape
+from strictcall.grammar.python_literal import (
+    ALL_TYPES,
+    NUMBER_KEYS,
+    OBJECT_KEYS,
+    STRING_KEYS,
+    choices,
+    resolve_ref,
+    schema_types,
+    significant,
+)
+from strictcall.grammar.schema import SchemaError, styled
+
+# Texts that end a value or start the next part; a raw value never contains them.
+MARKERS = ("</parameter>", "<parameter=", "</function>")
+CLOSE = "\n</parameter>"
+NON_STRING = [t for t in ALL_TYPES if t != "string"]
+# Raw text the parser would read as another type (see formats/xml_params.decode_value).
+INTEGER = r"-?(0|[1-9][0-9]*)"
+NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+LOOKS_TYPED = rf"[ \t\r\n]*({NUMBER}|(?i:true|false|null|none)|[\[{{](?s:.*))[ \t\r\n]*"
+_NAME_FORBIDDEN = re.compile(r"[<>\s]")
+_EXTRA_NAME = r"/[A-Za-z0-9_.\-]+/"
+
+
+def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
+    """(string schemas written raw, other schemas written as JSON) of one parameter."""
+    if schema is True or schema == {}:
+        return [{"type": "string"}], [{"type": NON_STRING}]
+    if not isinstance(schema, dict):
+        raise SchemaError("$", path, "a schema that admits nothing cannot be called with")
+    keys = significant(schema)
+    whole = sorted(keys & {"oneOf", "not", "if", "then", "else"})
+    if whole:
+        raise SchemaError(whole[0], path, "XML parameters cannot enforce it")
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if keys - {"$ref"}:
+            raise SchemaError("$ref", path, "keywords next to $ref cannot be combined")
+        if ref in seen:
+            raise SchemaError("$ref", path, "a parameter cannot be only a recursive reference")
+        return split_value(resolve_ref(ref, root, path), root, ref, (*seen, ref))
+    if "anyOf" in schema:
+        if keys - {"anyOf"}:
+            raise SchemaError("anyOf", path, "keywords next to anyOf cannot be combined")
+        strings, others = [], []
+        for i, branch in enumerate(schema["anyOf"]):
+            s, o = split_value(branch, root, f"{path}/anyOf/{i}", seen)
+            strings += s
+            others += o
+        return strings, others
+    if "allOf" in schema:
+        if len(schema["allOf"]) != 1 or keys - {"allOf"}:
+            raise SchemaError("allOf", path, "a parameter's schema cannot combine schemas")
+        return split_value(schema["allOf"][0], root, f"{path}/allOf/0", seen)
+    if "enum" in schema or "const" in schema:
+        values = [schema["const"]] if "const" in schema else list(schema["enum"])
+        values = choices(values, schema, root)
+        strings = [v for v in values if isinstance(v, str)]
+        others = [v for v in values if not isinstance(v, str)]
+        return ([{"enum": strings}] if strings else []), ([{"enum": others}] if others else [])
+    types = schema_types(schema)
+    strings = [{"type": "string", **_pick(schema, STRING_KEYS)}] if "string" in types else []
+    non = [t for t in types if t != "string"]
+    others = []
+    if non:
+        rest = {k: v for k, v in schema.items() if k not in STRING_KEYS and k != "type"}
+        others = [{**rest, "type": non[0] if len(non) == 1 else non}]
+    return strings, others
+
+
+class XmlParameterRules:
+    """Collects the rules for one tool's parameters (rule names start with `prefix`)."""
+
+    def __init__(self, prefix: str, root: dict):
+        self.prefix = prefix
+        self.root = root
+        self.rules: list[tuple[str, str]] = []
+        self.count = 0
+
+    def _add(self, body: str, head: str | None = None) -> str:
+        self.count += 1
+        head = head or f"{self.prefix}_{self.count}"
+        self.rules.append((head, body))
+        return head.split("[")[0]
+
+    def parameters(self, rule: str) -> list[tuple[str, str]]:
+        """Rules for the parameters of one call, in the schema's order; `rule` first."""
+        root = self.root
+        extra = significant(root) - OBJECT_KEYS - {"type"}
+        if extra:
+            raise SchemaError(sorted(extra)[0], "#", "XML parameters cannot enforce it")
+        properties = root.get("properties") or {}
+        required = set(root.get("required", ()))
+        if required - set(properties):
+            raise SchemaError("required", "#", "required parameters must be in properties")
+        parts = []
+        for key, sub in properties.items():
+            if not key or _NAME_FORBIDDEN.search(key):
+                raise SchemaError("properties", "#", f"{key!r} cannot be a parameter name")
+            value = self.value(sub, f"#/properties/{key}")
+            one = f"{literal(f'<parameter={key}>' + chr(10))} {value} {literal(chr(10))}"
+            parts.append(one if key in required else f"({one})?")
+        additional = root.get("additionalProperties", True)
+        if additional is not False:
+            name = _EXTRA_NAME
+            if properties:
+                taken = "|".join(regex_escape(k) for k in properties)
+                name += f" & ~/({taken})/"
+            name = self._add(name, f"{self.prefix}_{self.count + 1}".upper())
+            value = self.value(additional, "#/additionalProperties")
+            parts.append(f'("<parameter=" {name} ">\\n" {value} "\\n")*')
+        return [(rule, " ".join(parts) or '""'), *self.rules]
+
+    def value(self, schema, path: str) -> str:
+        """A rule for one value and the `\\n</parameter>` after it."""
+        strings, others = split_value(schema, self.root, path)
+        alternatives = [self._raw(s, path, typed=bool(others)) for s in strings]
+        if others and strings:
+            # llguidance lexes greedily and never backs up across lexemes: a typed value that
+            # could also begin a raw string must be a lazy lexeme ending where the raw one
+            # does. Only lists and objects (which no raw string here starts like) use %json.
+            scalars, containers = _scalars_and_containers(others, path)
+            if scalars:
+                pattern = "|".join(dict.fromkeys(scalars))
+                terminal = f"/({pattern}){regex_escape(CLOSE)}/"
+                name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
+                alternatives.append(self._add(name, f"{self.prefix}_{self.count + 1}[lazy]"))
+            others = containers
+        if others:
+            alternatives.append(f"{self._json(others)} {literal(CLOSE)}")
+        if not alternatives:
+            raise SchemaError("type", path, "no value satisfies the schema")
+        if len(alternatives) == 1 and " " not in alternatives[0]:
+            return alternatives[0]
+        return self._add(" | ".join(alternatives))
+
+    def _json(self, schemas: list[dict]) -> str:
+        rest = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+        for key in ("$defs", "definitions"):
+            if key in self.root:
+                rest = {**rest, key: self.root[key]}
+        return self._add(json_rule(styled(rest)))
+
+    def _raw(self, schema: dict, path: str, typed: bool) -> str:
+        """A lazy lexeme: raw text valid against a string schema, then `\\n</parameter>`."""
+        if "format" in schema:
+            raise SchemaError("format", path, "a string written raw cannot be held to a format")
+        close = regex_escape(CLOSE)
+        if "enum" in schema:
+            parts = ["(" + "|".join(regex_escape(v) for v in schema["enum"]) + ")"]
+        else:
+            parts = []
+            if "minLength" in schema or "maxLength" in schema:
+                low, high = schema.get("minLength", 0), schema.get("maxLength", "")
+                parts.append(f"(?s:.){{{int(low)},{high if high == '' else int(high)}}}")
+            if "pattern" in schema:
+                parts.append(pattern_regex(schema["pattern"], path))
+            parts = parts or ["(?s:.*)"]
+        markers = "|".join(regex_escape(m) for m in MARKERS)
+        terms = [f"/{p}{close}/" for p in parts]
+        terms.append(f"~/(?s:.*)({markers})(?s:.*){close}/")
+        if typed:  # a string that reads as another type would come back as that type
+            terms.append(f"~/{LOOKS_TYPED}{close}/")
+        terminal = " & ".join(terms)
+        _check_regex(terminal, path)
+        name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
+        return self._add(name, f"{self.prefix}_{self.count + 1}[lazy]")
+
+
+def _scalars_and_containers(others: list[dict], path: str) -> tuple[list[str], list[dict]]:
+    """Regexes for the scalar JSON values of `others`; schemas for its lists and objects."""
+    scalars: list[str] = []
+    containers: list[dict] = []
+    for schema in others:
+        if "enum" in schema:
+            for value in schema["enum"]:
+                if isinstance(value, dict | list):
+                    containers.append({"const": value})
+                else:
+                    scalars.append(regex_escape(json.dumps(value)))
+            continue
+        kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        for kind in kinds:
+            if kind in ("integer", "number"):
+                bounds = sorted(set(schema) & NUMBER_KEYS)
+                if bounds:
+                    raise SchemaError(
+                        bounds[0], path, "a number that may also be a raw string cannot be bounded"
+                    )
+                scalars.append(INTEGER if kind == "integer" else NUMBER)
+            elif kind in ("null", "boolean"):
+                scalars.append("null" if kind == "null" else "true|false")
+            else:
+                containers.append({**schema, "type": kind})
+    return scalars, containers
+
+
+def pattern_regex(pattern: str, path: str) -> str:
+    """A JSON Schema `pattern` (found anywhere in the string) as a whole-match regex."""
+    body = pattern
+    head = body.startswith("^")
+    if head:
+        body = body[1:]
+    tail = body.endswith("$") and not _escaped(body, len(body) - 1)
+    if tail:
+        body = body[:-1]
+    out, depth, in_class, i = [], 0, False, 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\":
+            out.append(body[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch in "^$" or (ch == "|" and depth == 0 and (head or tail)):
+            raise SchemaError("pattern", path, f"cannot enforce {pattern!r} on a raw string")
+        out.append("\\/" if ch == "/" else ch)
+        i += 1
+    inner = "".join(out)
+    return ("" if head else "(?s:.*)") + f"(?:{inner})" + ("" if tail else "(?s:.*)")
+
+
+def _escaped(text: str, i: int) -> bool:
+    backslashes = len(text[:i]) - len(text[:i].rstrip("\\"))
+    return backslashes % 2 == 1
+
+
+@functools.lru_cache(maxsize=1024)
+def _check_regex(terminal: str, path: str) -> None:
+    grammar = llguidance.LLMatcher.grammar_from_lark(f"start: x\nx[lazy]: X\nX: {terminal}\n")
+    message = llguidance.LLMatcher.validate_grammar(grammar)
+    if message:
+        first = message.strip().splitlines()[0][:200]
+        raise SchemaError("pattern", path, f"cannot be enforced on a raw string: {first}")
+
+
+def _pick(schema: dict, keys: frozenset[str]) -> dict:
+    return {k: v for k, v in schema.items() if k in keys}
