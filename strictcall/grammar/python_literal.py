@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from strictcall.grammar.lark import json_rule, literal, regex_escape
-from strictcall.grammar.schema import SchemaError
+from strictcall.grammar.schema import SchemaError, check_compiles
 
 ANNOTATIONS = frozenset(
     {
@@ -215,10 +215,11 @@ class PythonLiteralRules:
         return self._add(" | ".join(alternatives))
 
     def _typed(self, kind: str, schema: dict, path: str) -> str:
-        if kind == "string":
-            return self._add(json_rule({"type": "string", **_pick(schema, STRING_KEYS)}))
-        if kind in ("integer", "number"):
-            return self._add(json_rule({"type": kind, **_pick(schema, NUMBER_KEYS)}))
+        if kind in ("string", "integer", "number"):
+            keys = STRING_KEYS if kind == "string" else NUMBER_KEYS
+            value = {"type": kind, **_pick(schema, keys)}
+            check_compiles(value, path)  # compiled alone, an impossible value is an error
+            return self._add(json_rule(value))
         if kind == "boolean":
             return '"True" | "False"'
         if kind == "null":

@@ -241,11 +241,38 @@ def _check_metaschema(schema: dict) -> None:
 _UNIMPLEMENTED = re.compile(r'Unimplemented keys: \["([^"]+)"')
 
 
+# Keywords llguidance's "Unsatisfiable schema: ..." messages may name, the last one mentioned
+# being the one that made the schema impossible ("minItems (1) is greater than maxItems (0)").
+_BOUND_KEYWORDS = re.compile(
+    r"\b(minItems|maxItems|minLength|maxLength|minimum|maximum|exclusiveMinimum|"
+    r"exclusiveMaximum|minProperties|maxProperties|multipleOf|required|enum|const)\b"
+)
+
+
+def check_compiles(schema: Any, path: str = "") -> None:
+    """Raise SchemaError naming the keyword unless llguidance compiles `schema` on its own.
+
+    Formats that write each argument value separately (pythonic, XML parameters) call this on
+    every fragment: an optional property that is impossible is harmless inside a whole object
+    (it is simply never written) but fails when compiled alone.
+    """
+    problem = _compile_problem(json.dumps(schema, sort_keys=True))
+    if problem is not None:
+        raise SchemaError(problem[0], path, problem[1])
+
+
 def _check_compiles(schema_json: str) -> None:
+    problem = _compile_problem(schema_json)
+    if problem is not None:
+        raise SchemaError(problem[0], "", problem[1])
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_problem(schema_json: str) -> tuple[str, str] | None:
     grammar = llguidance.LLMatcher.grammar_from_json_schema(schema_json)
     message = llguidance.LLMatcher.validate_grammar(grammar)
     if not message:
-        return
+        return None
     if match := _UNIMPLEMENTED.search(message):
         keyword = match.group(1)
     elif message.startswith("Unknown format"):
@@ -256,10 +283,14 @@ def _check_compiles(schema_json: str) -> None:
         keyword = "pattern"
     elif "Pointer" in message or "$ref" in message:
         keyword = "$ref"
+    elif "Unsatisfiable" in message and (named := _BOUND_KEYWORDS.findall(message)):
+        keyword = named[-1]
+    elif "Unsatisfiable" in message and "property" in message:
+        keyword = "required"
     else:
         keyword = "$"
     first_line = message.strip().splitlines()[0][:300]
-    raise SchemaError(keyword, "", f"cannot be enforced: {first_line}")
+    return keyword, f"cannot be enforced: {first_line}"
 
 
 def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -> dict:

@@ -27,7 +27,7 @@ from strictcall.grammar.python_literal import (
     schema_types,
     significant,
 )
-from strictcall.grammar.schema import SchemaError, styled
+from strictcall.grammar.schema import SchemaError, check_compiles, styled
 
 # Texts that end a value or start the next part; a raw value never contains them.
 MARKERS = ("</parameter>", "<parameter=", "</function>")
@@ -37,6 +37,7 @@ NON_STRING = [t for t in ALL_TYPES if t != "string"]
 INTEGER = r"-?(0|[1-9][0-9]*)"
 NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
 LOOKS_TYPED = rf"[ \t\r\n]*({NUMBER}|(?i:true|false|null|none)|[\[{{](?s:.*))[ \t\r\n]*"
+_TYPED = re.compile(LOOKS_TYPED)  # the same test in Python, for values known in advance
 _NAME_FORBIDDEN = re.compile(r"[<>\s]")
 _EXTRA_NAME = r"/[A-Za-z0-9_.\-]+/"
 
@@ -146,18 +147,19 @@ class XmlParameterRules:
                 alternatives.append(self._add(name, f"{self.prefix}_{self.count + 1}[lazy]"))
             others = containers
         if others:
-            alternatives.append(f"{self._json(others)} {literal(CLOSE)}")
+            alternatives.append(f"{self._json(others, path)} {literal(CLOSE)}")
         if not alternatives:
             raise SchemaError("type", path, "no value satisfies the schema")
         if len(alternatives) == 1 and " " not in alternatives[0]:
             return alternatives[0]
         return self._add(" | ".join(alternatives))
 
-    def _json(self, schemas: list[dict]) -> str:
+    def _json(self, schemas: list[dict], path: str) -> str:
         rest = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
         for key in ("$defs", "definitions"):
             if key in self.root:
                 rest = {**rest, key: self.root[key]}
+        check_compiles(rest, path)  # compiled alone, an impossible value is an error
         return self._add(json_rule(styled(rest)))
 
     def _raw(self, schema: dict, path: str, typed: bool) -> str:
@@ -165,8 +167,19 @@ class XmlParameterRules:
         if "format" in schema:
             raise SchemaError("format", path, "a string written raw cannot be held to a format")
         close = regex_escape(CLOSE)
+        literal_value = _literal_pattern(schema.get("pattern")) if "pattern" in schema else None
+        if literal_value is not None and not _writable(literal_value, typed):
+            raise SchemaError(
+                "pattern", path, f"{literal_value!r} cannot be written as a raw parameter value"
+            )
         if "enum" in schema:
-            parts = ["(" + "|".join(regex_escape(v) for v in schema["enum"]) + ")"]
+            # a value holding a parameter marker (or reading as another type) cannot be written
+            # raw; an enum of only such values cannot be enforced at all
+            values = [v for v in schema["enum"] if _writable(v, typed)]
+            if not values:
+                keyword = "const" if len(schema["enum"]) == 1 else "enum"
+                raise SchemaError(keyword, path, "no value can be written as a raw parameter")
+            parts = ["(" + "|".join(regex_escape(v) for v in values) + ")"]
         else:
             parts = []
             if "minLength" in schema or "maxLength" in schema:
@@ -184,6 +197,32 @@ class XmlParameterRules:
         _check_regex(terminal, path)
         name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
         return self._add(name, f"{self.prefix}_{self.count + 1}[lazy]")
+
+
+def _writable(value: str, typed: bool) -> bool:
+    """Can `value` be written raw: no parameter marker in it, and (where the parameter may
+    also hold other types) it does not read as one of them."""
+    if any(m in value for m in MARKERS):
+        return False
+    return not (typed and _TYPED.fullmatch(value))
+
+
+def _literal_pattern(pattern: str | None) -> str | None:
+    """The one string an anchored pattern of escaped literal characters matches, else None."""
+    if not pattern or not (pattern.startswith("^") and pattern.endswith("$")):
+        return None
+    body, out, i = pattern[1:-1], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body) and not body[i + 1].isalnum():
+            out.append(body[i + 1])
+            i += 2
+            continue
+        if ch in ".^$*+?{}[]|()\\":
+            return None
+        out.append(ch)
+        i += 1
+    return "".join(out)
 
 
 def _scalars_and_containers(others: list[dict], path: str) -> tuple[list[str], list[dict]]:

@@ -252,3 +252,24 @@ def test_what_cannot_be_enforced_is_refused_by_name(schema, keyword):
     with pytest.raises(SchemaError) as err:
         QWEN.grammar(spec)
     assert err.value.keyword == keyword
+
+
+@pytest.mark.parametrize(
+    ("prop", "keyword"),
+    [
+        ({"const": "</function>"}, "const"),  # a raw value cannot hold the format's markers
+        ({"enum": ["a</parameter>b"]}, "const"),
+        ({"enum": ["<parameter=x>", "</function>"]}, "enum"),
+        ({"type": "string", "pattern": "^</function>$"}, "pattern"),
+        ({"type": "array", "minItems": 2, "maxItems": 1}, "maxItems"),  # impossible alone
+    ],
+)
+def test_values_the_syntax_cannot_write_are_refused_by_keyword(prop, keyword):
+    from strictcall.grammar.schema import SchemaError, normalize_parameters
+
+    schema = normalize_parameters({"type": "object", "properties": {"v": prop}})
+    spec = ConstraintSpec(tools=(ToolSpec("t", schema),), mode="required")
+    with pytest.raises(SchemaError) as info:
+        get_format("qwen3_coder").grammar(spec)
+    assert info.value.keyword == keyword
+    assert "properties/v" in info.value.path

@@ -90,27 +90,62 @@ def hostile_strings(fmt: Format) -> list[str]:
     return list(dict.fromkeys(SYNTAX + all_markers() + escapes))
 
 
-def hostile_schema(h: str) -> dict:
-    """A tool schema with `h` in every place a client controls."""
+def hostile_schema(h: str, key: str | None = None) -> dict:
+    """A tool schema with `h` in every place a client controls.
+
+    `key` replaces `h` as the top-level property name, for formats whose argument names
+    cannot spell it (a Python keyword argument, an XML parameter name): those refuse `h` there
+    by keyword, and still get `h` in every value and nested key.
+    """
+    top = h if key is None else key
     return {
         "type": "object",
         "title": h,
         "description": h,
         "properties": {
-            "e": {"enum": [h, "plain", 7], "description": h},
+            "e": {"enum": [h, "plain"], "description": h},
+            # mixed types: a format that cannot write h here (a raw XML value that would read
+            # as a number or a list) may narrow to 7; decoding checks every output against it
+            "m": {"enum": [h, 7]},
             "c": {"const": h},
-            h: {"type": "integer", "minimum": 0, "maximum": 99},
+            top: {"type": "integer", "minimum": 0, "maximum": 99},
             "p": {"type": "string", "pattern": "^" + regex_escape(h) + "$"},
             "n": {"type": "object", "properties": {h: {"enum": [h]}}, "required": [h]},
             "d": {"type": "string", "maxLength": 3, "default": h, "examples": [h]},
         },
-        "required": ["e", "c", h, "p", "n"],
+        "required": ["e", "c", top, "p", "n"],
     }
 
 
-def hostile_instance(h: str) -> dict:
-    """A valid instance of `hostile_schema(h)` carrying `h` in every value and key."""
-    return {"e": h, "c": h, h: 42, "p": h, "n": {h: h}, "d": "ok"}
+def hostile_instance(h: str, key: str | None = None) -> dict:
+    """A valid instance of `hostile_schema(h, key)` carrying `h` in every value and key."""
+    return {"e": h, "c": h, (h if key is None else key): 42, "p": h, "n": {h: h}, "d": "ok"}
+
+
+def writable(fmt, h: str) -> tuple[bool, str | None]:
+    """(enforced, key) for the hostile schema of `h` under `fmt`.
+
+    A format whose argument names cannot spell `h` (a Python keyword argument, an XML
+    parameter name) must refuse it by `properties`; the schema is then tried with `key`
+    replacing `h` as the top-level name. A format that cannot write a value the schema fixes
+    (a raw XML value holding the format's own markers) must refuse it by that keyword:
+    (False, key). Either way nothing is half-enforced.
+    """
+    from strictcall.formats import ConstraintSpec, ToolSpec
+    from strictcall.grammar.schema import SchemaError, normalize_parameters
+
+    key = None
+    while True:
+        schema = normalize_parameters(hostile_schema(h, key))
+        try:
+            fmt.grammar(ConstraintSpec(tools=(ToolSpec("t", schema),), mode="required"))
+            return True, key
+        except SchemaError as exc:
+            if exc.keyword == "properties" and key is None:
+                key = "k"
+                continue
+            assert exc.keyword in ("const", "enum", "pattern"), exc
+            return False, key
 
 
 # ---- tokenizers ----------------------------------------------------------------------------

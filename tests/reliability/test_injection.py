@@ -22,6 +22,7 @@ from tests.reliability.hostile import (
     hostile_strings,
     random_walk,
     tokenizer,
+    writable,
 )
 
 FORMATS = format_names()
@@ -36,8 +37,8 @@ def _renders(name: str) -> bool:
     return True
 
 
-def _specs(h: str) -> tuple[ToolSpec, ...]:
-    schema = hostile_schema(h)
+def _specs(h: str, key: str | None = None) -> tuple[ToolSpec, ...]:
+    schema = hostile_schema(h, key)
     check_schema(schema)  # hostile text is valid JSON Schema: it must be enforced, not refused
     return (
         ToolSpec(NAME, normalize_parameters(schema)),
@@ -59,23 +60,27 @@ def test_hostile_values_round_trip_exactly(name):
     fmt = get_format(name)
     _hf, lltok, _ = tokenizer(False)
     for h in hostile_strings(fmt):
-        args = hostile_instance(h)
-        jsonschema.validate(args, hostile_schema(h))
+        enforced, key = writable(fmt, h)
+        if not enforced:
+            continue  # refused by keyword (checked by writable)
+        args = hostile_instance(h, key)
+        jsonschema.validate(args, hostile_schema(h, key))
         text = fmt.render_calls([(NAME, args), ("other", {})])
-        result = fmt.parse(text, [NAME, "other"])
+        tools = _specs(h, key)  # with their schemas: XML-parameter values are typed by them
+        result = fmt.parse(text, tools)
         got = [(c.name, json.loads(c.arguments)) for c in result.tool_calls]
         assert got == [(NAME, args), ("other", {})], (h, text)
         assert not (result.content or "").strip(), (h, result.content)
         # chunked anywhere, the stream reads the same
         cuts = sorted(random.Random(0).sample(range(1, len(text)), min(12, len(text) - 1)))
-        parser = fmt.stream([NAME, "other"])
+        parser = fmt.stream(tools)
         deltas = []
         for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True):
             deltas += parser.feed(text[a:b])
         deltas += parser.close()
         args_text = "".join(d.arguments or "" for d in deltas if d.tool_call_index == 0)
         assert json.loads(args_text) == args, h
-        grammar = fmt.grammar(ConstraintSpec(tools=_specs(h), mode="required"))
+        grammar = fmt.grammar(ConstraintSpec(tools=tools, mode="required"))
         matcher = llguidance.LLMatcher(
             lltok, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0
         )
@@ -95,8 +100,11 @@ def test_decoding_under_hostile_schemas_stays_inside_the_call(name, markers_as_t
     finished = 0
     strings = hostile_strings(fmt)
     for i, h in enumerate(strings):
-        tools = _specs(h)
-        schemas = {NAME: hostile_schema(h), "other": {"type": "object"}}
+        enforced, key = writable(fmt, h)
+        if not enforced:
+            continue  # refused by keyword (checked by writable)
+        tools = _specs(h, key)
+        schemas = {NAME: hostile_schema(h, key), "other": {"type": "object"}}
         for mode in ("required", "auto", "named", "none"):
             spec = ConstraintSpec(
                 tools=tools,
@@ -114,7 +122,7 @@ def test_decoding_under_hostile_schemas_stays_inside_the_call(name, markers_as_t
             if not done:
                 continue  # cut off by the walk's budget: nothing to check
             finished += 1
-            result = fmt.parse(text, list(schemas), reasoning=spec.reasoning)
+            result = fmt.parse(text, tools, reasoning=spec.reasoning)
             assert not result.incomplete, (h, mode, text)
             for call in result.tool_calls:
                 assert call.name in schemas, (h, mode, text)
@@ -172,14 +180,18 @@ def _e2e_strings(fmt) -> list[str]:
     return ['"}}' + "".join(own) + '\\"', "\n%ignore /./\n" + own[-1] + '"\\']
 
 
-async def _ask(client, model, h: str, seed: int, stream: bool, bias: dict):
+async def _ask(client, model, h: str, key, seed: int, stream: bool, bias: dict):
     request = dict(
         model=model,
         messages=[{"role": "user", "content": h}],  # hostile text in the prompt too
         tools=[
             {
                 "type": "function",
-                "function": {"name": NAME, "description": h, "parameters": hostile_schema(h)},
+                "function": {
+                    "name": NAME,
+                    "description": h,
+                    "parameters": hostile_schema(h, key),
+                },
             }
         ],
         tool_choice="required",
@@ -223,16 +235,20 @@ def test_every_family_generates_valid_calls_under_hostile_schemas(format_servers
         clients = {name: format_servers.async_client(name) for name in FORMATS}
         for name in FORMATS:
             for h in _e2e_strings(get_format(name)):
+                enforced, key = writable(get_format(name), h)
+                if not enforced:
+                    continue  # refused by keyword (checked by writable)
                 for seed, stream in ((0, False), (1, True)):
-                    keys.append((name, h, stream))
-                    jobs.append(_ask(clients[name], format_servers.model, h, seed, stream, bias))
+                    keys.append((name, h, key, stream))
+                    request = _ask(clients[name], format_servers.model, h, key, seed, stream, bias)
+                    jobs.append(request)
         results = await asyncio.gather(*jobs, return_exceptions=True)
         for c in clients.values():
             await c.close()
         return list(zip(keys, results, strict=True))
 
     problems, complete = [], 0
-    for (name, h, stream), result in asyncio.run(main()):
+    for (name, h, key, stream), result in asyncio.run(main()):
         where = f"{name} stream={stream} h={h!r}"
         if isinstance(result, BaseException):
             problems.append(f"{where}: {result!r}")
@@ -244,7 +260,7 @@ def test_every_family_generates_valid_calls_under_hostile_schemas(format_servers
             assert finish == "tool_calls", finish
             assert calls and all(n == NAME for n, _ in calls), calls
             for _, args in calls:
-                jsonschema.validate(json.loads(args), hostile_schema(h))
+                jsonschema.validate(json.loads(args), hostile_schema(h, key))
             assert not (content or "").strip(), content
             complete += 1
         except (AssertionError, ValueError, jsonschema.ValidationError) as exc:
