@@ -11,10 +11,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from strictcall.formats.reading import StreamedText, StringReader
 from strictcall.formats.syntax import Body, BodyParser
 from strictcall.grammar.lark import literal, text_rule
 
-_STRING_STOP = re.compile(r'["\\]')
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
@@ -26,35 +26,21 @@ class JsonValueScanner:
 
     def __init__(self) -> None:
         self.depth = 0
-        self.in_string = False
-        self.escape = False
+        self.string = StringReader()
         self.scalar = False
         self.started = False
         self.done = False
         self.error: str | None = None
-        self.chunks: list[str] = []
-        self.fresh: list[str] = []  # text not yet handed out by take()
+        self.spanned = StreamedText()
 
     def feed(self, text: str, pos: int) -> int:
         start = pos
         n = len(text)
         while pos < n and not self.done:
-            if self.in_string:
-                if self.escape:
-                    self.escape = False
-                    pos += 1
-                    continue
-                m = _STRING_STOP.search(text, pos)
-                if m is None:
-                    pos = n
-                    break
-                pos = m.end()
-                if m.group() == "\\":
-                    self.escape = True
-                else:
-                    self.in_string = False
-                    if self.depth == 0:
-                        self.done = True
+            if self.string.inside:
+                pos = self.string.feed(text, pos)
+                if not self.string.inside and self.depth == 0:
+                    self.done = True
                 continue
             ch = text[pos]
             if not self.started:
@@ -70,7 +56,7 @@ class JsonValueScanner:
                 pos += 1
                 continue
             if ch == '"':
-                self.in_string = True
+                self.string.open()
             elif ch in "{[":
                 self.depth += 1
             elif ch in "}]":
@@ -83,10 +69,7 @@ class JsonValueScanner:
             elif self.depth == 0 and not ch.isspace():
                 self.scalar = True
             pos += 1
-        piece = text[start:pos]
-        if piece:
-            self.chunks.append(piece)
-            self.fresh.append(piece)
+        self.spanned.add(text[start:pos])
         return pos
 
     def close(self) -> None:
@@ -94,12 +77,10 @@ class JsonValueScanner:
             self.done = True
 
     def text(self) -> str:
-        return "".join(self.chunks)
+        return self.spanned.text()
 
     def take(self) -> str:
-        out = "".join(self.fresh)
-        self.fresh.clear()
-        return out
+        return self.spanned.take()
 
 
 class _JsonObjectParser(BodyParser):

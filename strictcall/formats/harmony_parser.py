@@ -44,9 +44,10 @@ from strictcall.formats.harmony_syntax import (
     next_marker,
     parse_header,
 )
+from strictcall.formats.machine import TextMachine
+from strictcall.formats.reading import StringReader
 from strictcall.formats.types import Delta, IdFactory, openai_call_id
 
-_IN_STRING = re.compile(r'["\\]')
 _OUT_OF_STRING = re.compile(r'["<]')
 _BUILTIN = re.compile(r"^(assistant|python|(browser|container)(\..*)?)$")
 
@@ -61,7 +62,7 @@ class _Mode(Enum):
     RAW = auto()  # after something malformed: content up to the next <|start|>
 
 
-class HarmonyParser:
+class HarmonyParser(TextMachine[_Mode]):
     """Incremental parser for one generation. Use `feed(text)` per delta, then `close()`.
 
     `tools`: declared function names (None accepts any); `calls=False` reads every function
@@ -81,10 +82,7 @@ class HarmonyParser:
         self.allow_calls = calls
         self.new_id = new_id
         self.native = frozenset(native)
-        self.buf = ""
-        self.out: list[Delta] = []
-        self.mode = _Mode.HEADER
-        self.closed = False
+        super().__init__(_HANDLERS, _Mode.HEADER)
         self.header: list[str] = []  # the header read so far, markers included
         self.header_len = 0
         self.raw: list[str] = []  # the current message's text, returned if it is malformed
@@ -94,35 +92,15 @@ class HarmonyParser:
         self.index = -1  # the current call
         self.args: list[str] = []
         self.args_started = False
-        self.in_string = False
-        self.escape = False
+        self.string = StringReader()  # a JSON string in the arguments
         self.skipping: tuple[str, str | None] | None = None
         self.skipped: list[tuple[str, str | None, str]] = []  # (recipient, channel, body)
         self.calls = 0  # calls begun
         self.malformed = 0  # calls that fell back to content
         self.broken = 0  # other malformed sequences (returned as content)
 
-    # ---- public -------------------------------------------------------------------------
-    def feed(self, text: str) -> list[Delta]:
-        if self.closed:
-            raise RuntimeError("feed() after close()")
-        self.buf += text
-        pos = 0
-        while pos < len(self.buf):
-            mode = self.mode
-            new = _HANDLERS[mode](self, pos)
-            if new == pos and self.mode is mode:
-                break  # waiting for more text
-            pos = new
-        self.buf = self.buf[pos:]
-        return self._take()
-
-    def close(self) -> list[Delta]:
-        if self.closed:
-            return []
-        self.closed = True
-        rest, self.buf = self.buf, ""
-        mode = self.mode
+    def _end(self, rest: str) -> None:
+        mode = self.state
         if mode is _Mode.HEADER:
             raw = "".join(self.raw) + rest
             if raw.strip():
@@ -146,13 +124,8 @@ class HarmonyParser:
                 self._text("content", rest)
         else:
             self._text("content", rest)
-        return self._take()
 
     # ---- output -------------------------------------------------------------------------
-    def _take(self) -> list[Delta]:
-        out, self.out = self.out, []
-        return out
-
     def _new_message(self) -> None:
         self.has_text = False
 
@@ -165,16 +138,10 @@ class HarmonyParser:
             if self.emitted[kind]:
                 text = "\n" + text
             self.emitted[kind] = True
-        last = self.out[-1] if self.out else None
         if kind == "reasoning":
-            if last is not None and last.reasoning is not None:
-                last.reasoning += text
-            else:
-                self.out.append(Delta(reasoning=text))
-        elif last is not None and last.content is not None and last.tool_call_index is None:
-            last.content += text
+            self._emit_reasoning(text)
         else:
-            self.out.append(Delta(content=text))
+            self._emit_content(text)
 
     def _args(self, text: str) -> None:
         if not self.args_started:
@@ -184,21 +151,14 @@ class HarmonyParser:
             self.args_started = True
         self.args.append(text)
         self.raw.append(text)
-        self._emit_args(text)
+        self._emit_arguments(self.index, text)
 
     def _code(self, text: str) -> None:
         """Python code, streamed as the inside of the JSON string `{"code": "..."}`: JSON
         escapes one character at a time, so the pieces join up however the text was cut."""
         if text:
             self.raw.append(text)
-            self._emit_args(json.dumps(text, ensure_ascii=False)[1:-1])
-
-    def _emit_args(self, text: str) -> None:
-        last = self.out[-1] if self.out else None
-        if last is not None and last.tool_call_index == self.index and last.arguments is not None:
-            last.arguments += text
-        else:
-            self.out.append(Delta(tool_call_index=self.index, arguments=text))
+            self._emit_arguments(self.index, json.dumps(text, ensure_ascii=False)[1:-1])
 
     def _skip(self, text: str) -> None:
         self.args.append(text)
@@ -271,23 +231,14 @@ class HarmonyParser:
         """JSON arguments: a marker outside a string ends them (inside one, it is text)."""
         buf, start = self.buf, pos
         while pos < len(buf):
-            if self.escape:
-                self.escape = False
-                pos += 1
-            elif self.in_string:
-                m = _IN_STRING.search(buf, pos)
-                if m is None:
-                    pos = len(buf)
-                else:
-                    pos = m.end()
-                    self.escape = m.group() == "\\"
-                    self.in_string = self.escape
+            if self.string.inside:
+                pos = self.string.feed(buf, pos)
             else:
                 m = _OUT_OF_STRING.search(buf, pos)
                 if m is None:
                     pos = len(buf)
                 elif m.group() == '"':
-                    self.in_string = True
+                    self.string.open()
                     pos = m.end()
                 else:
                     marker = marker_at(buf, m.start())
@@ -336,7 +287,7 @@ class HarmonyParser:
         self.header_len += len(text)
 
     def _begin_header(self) -> None:
-        self.mode = _Mode.HEADER
+        self.state = _Mode.HEADER
         self.header, self.header_len = [], 0
         self.raw = [START]
 
@@ -350,7 +301,7 @@ class HarmonyParser:
     def _to_raw(self) -> None:
         self._new_message()
         self.raw = []
-        self.mode = _Mode.RAW
+        self.state = _Mode.RAW
 
     def _open_message(self) -> None:
         header = parse_header("".join(self.header))
@@ -361,13 +312,13 @@ class HarmonyParser:
         recipient = header.recipient
         if recipient is None:
             self.kind = "reasoning" if header.channel == "analysis" else "content"
-            self.mode = _Mode.TEXT
+            self.state = _Mode.TEXT
         elif recipient in self.native and self.allow_calls:
             self._begin_call(recipient, code=recipient == PYTHON)
         elif _BUILTIN.match(recipient):
             self.skipping = (recipient, header.channel)
             self.args = []
-            self.mode = _Mode.SKIP
+            self.state = _Mode.SKIP
         else:
             self._begin_call(recipient.removeprefix("functions."))
 
@@ -381,15 +332,15 @@ class HarmonyParser:
             self._text("content", raw)
             return
         self.args, self.args_started = [], False
-        self.in_string = self.escape = False
+        self.string = StringReader()
         self.out.append(Delta(tool_call_index=self.index, id=self.new_id(), name=name))
-        self.mode = _Mode.CALL
+        self.state = _Mode.CALL
         if code:
             self.out.append(Delta(tool_call_index=self.index, arguments='{"code": "'))
-            self.mode = _Mode.CODE
+            self.state = _Mode.CODE
 
     def _finish_code(self) -> None:
-        self._emit_args('"}')
+        self._emit_arguments(self.index, '"}')
         self.raw = []
 
     def _finish_call(self, marker: str) -> bool:
@@ -429,12 +380,12 @@ class HarmonyParser:
 
     def _end_body(self, marker: str) -> None:
         if marker in BODY_ENDS:
-            self.mode = _Mode.BETWEEN
+            self.state = _Mode.BETWEEN
         elif marker == START:  # the end token is missing, but the next message is clear
             self._begin_header()
         else:  # <|channel|>, <|message|> or <|constrain|> inside a body
             self.broken += 1
-            continues = self.mode is _Mode.TEXT and self.kind == "content" and self.has_text
+            continues = self.state is _Mode.TEXT and self.kind == "content" and self.has_text
             self._to_raw()
             self.has_text = continues  # raw text right after content is more of it
             self._text("content", marker)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from enum import Enum, auto
 
+from strictcall.formats.machine import TextMachine
 from strictcall.formats.matching import PartsMatcher, partial_suffix
 from strictcall.formats.syntax import BodyParser, CallSyntax, Reasoning
 from strictcall.formats.types import Delta, IdFactory, openai_call_id
@@ -54,7 +55,7 @@ class _Emitter:
         return out
 
 
-class StreamParser:
+class StreamParser(TextMachine[_State]):
     """Incremental parser for one generation. Use `feed(text)` per delta, then `close()`.
 
     `syntax` is one call syntax or several (a family's canonical one first, then the other
@@ -81,9 +82,9 @@ class StreamParser:
         self.tools = tools
         self.new_id = new_id
         self.check_arguments = check_arguments
-        self.buf = ""
-        self.out: list[Delta] = []
-        self.state = _State.REASONING if in_reasoning and reasoning else _State.START
+        super().__init__(
+            _HANDLERS, _State.REASONING if in_reasoning and reasoning else _State.START
+        )
         self.content = _Emitter()
         self.thought = _Emitter("\n", "\n")
         # markers that start a section anywhere, longest first (it wins a tie)
@@ -99,28 +100,8 @@ class StreamParser:
         self.announced = False  # id and name of the current call were emitted
         self.calls = 0
         self.malformed = 0  # calls that fell back to content
-        self.closed = False
 
-    # ---- public -------------------------------------------------------------------------
-    def feed(self, text: str) -> list[Delta]:
-        if self.closed:
-            raise RuntimeError("feed() after close()")
-        self.buf += text
-        pos = 0
-        while pos < len(self.buf):
-            state = self.state
-            new = _HANDLERS[state](self, pos)
-            if new == pos and self.state is state:
-                break  # waiting for more text
-            pos = new
-        self.buf = self.buf[pos:]
-        return self._take()
-
-    def close(self) -> list[Delta]:
-        if self.closed:
-            return []
-        self.closed = True
-        rest, self.buf = self.buf, ""
+    def _end(self, rest: str) -> None:
         state = self.state
         if state in (_State.START, _State.LEAD, _State.CONTENT):
             self._content("".join(self.raw) + rest)  # raw: whitespace LEAD looked past
@@ -140,41 +121,21 @@ class StreamParser:
             partial = "".join(self.raw) + rest
             if partial.strip():
                 self._content(partial)
-        return self._take()
 
     # ---- output -------------------------------------------------------------------------
-    def _take(self) -> list[Delta]:
-        out, self.out = self.out, []
-        return out
-
     def _content(self, text: str) -> None:
         text = self.content.push(text)
-        if not text:
-            return
-        last = self.out[-1] if self.out else None
-        if last is not None and last.content is not None and last.tool_call_index is None:
-            last.content += text
-        else:
-            self.out.append(Delta(content=text))
+        if text:
+            self._emit_content(text)
 
     def _reasoning(self, text: str) -> None:
         text = self.thought.push(text)
-        if not text:
-            return
-        last = self.out[-1] if self.out else None
-        if last is not None and last.reasoning is not None:
-            last.reasoning += text
-        else:
-            self.out.append(Delta(reasoning=text))
+        if text:
+            self._emit_reasoning(text)
 
     def _arguments(self, text: str) -> None:
-        if not text:
-            return
-        last = self.out[-1] if self.out else None
-        if last is not None and last.tool_call_index == self.index and last.arguments is not None:
-            last.arguments += text
-        else:
-            self.out.append(Delta(tool_call_index=self.index, arguments=text))
+        if text:
+            self._emit_arguments(self.index, text)
 
     # ---- states: each returns the position after what it consumed ------------------------
     def _on_start(self, pos: int) -> int:
@@ -418,7 +379,7 @@ class StreamParser:
         self.state = _State.CONTENT
 
 
-_HANDLERS: dict[_State, Callable[[StreamParser, int], int | None]] = {
+_HANDLERS: dict[_State, Callable[[StreamParser, int], int]] = {
     _State.START: StreamParser._on_start,
     _State.REASONING: StreamParser._on_reasoning,
     _State.LEAD: StreamParser._on_lead,

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 from strictcall.formats.base import Format
 from strictcall.formats.pyliteral import literal_json
+from strictcall.formats.reading import ObjectArguments, StringReader
 from strictcall.formats.syntax import Body, BodyParser, CallSyntax
 from strictcall.grammar.lark import literal
 from strictcall.grammar.python_literal import PythonLiteralRules, python_literal
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 _OUTSIDE = re.compile(r"""[\[\](){}'",]""")
-_IN_STRING = {"'": re.compile(r"[\\']"), '"': re.compile(r'[\\"]')}
 
 
 class _LiteralScanner:
@@ -28,8 +28,7 @@ class _LiteralScanner:
 
     def __init__(self) -> None:
         self.depth = 0
-        self.quote: str | None = None
-        self.escape = False
+        self.string = StringReader()
         self.chunks: list[str] = []
         self.done = False
         self.error: str | None = None
@@ -37,20 +36,8 @@ class _LiteralScanner:
     def feed(self, text: str, pos: int) -> int:
         start, n = pos, len(text)
         while pos < n:
-            if self.quote is not None:
-                if self.escape:
-                    self.escape = False
-                    pos += 1
-                    continue
-                m = _IN_STRING[self.quote].search(text, pos)
-                if m is None:
-                    pos = n
-                    break
-                pos = m.end()
-                if m.group() == "\\":
-                    self.escape = True
-                else:
-                    self.quote = None
+            if self.string.inside:
+                pos = self.string.feed(text, pos)
                 continue
             m = _OUTSIDE.search(text, pos)
             if m is None:
@@ -58,7 +45,7 @@ class _LiteralScanner:
                 break
             ch, i = m.group(), m.start()
             if ch in "'\"":
-                self.quote = ch
+                self.string.open(ch)
             elif ch in "[({":
                 self.depth += 1
             elif ch == "," and self.depth == 0:
@@ -81,10 +68,11 @@ class _LiteralScanner:
         return "".join(self.chunks)
 
 
-class _PythonCallParser(BodyParser):
+class _PythonCallParser(ObjectArguments):
     """`name(key=literal, ...)`; arguments come out as JSON, one argument at a time."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.name = None
         self.done = False
         self.error = None
@@ -92,8 +80,6 @@ class _PythonCallParser(BodyParser):
         self.chunks: list[str] = []  # name or key characters so far
         self.key = ""
         self.value: _LiteralScanner | None = None
-        self.parts: list[str] = []  # the arguments JSON so far
-        self.fresh: list[str] = []
 
     def feed(self, text: str, pos: int) -> int:
         n = len(text)
@@ -152,26 +138,14 @@ class _PythonCallParser(BodyParser):
             except ValueError as exc:
                 self.error = str(exc)
                 return pos
-            self._emit(("{" if not self.parts else ", ") + json.dumps(self.key) + ": " + value)
+            self._member(self.key, value)
             self.value = None
             self.stage = "next"
         return pos
 
     def _finish(self) -> None:
-        self._emit("}" if self.parts else "{}")
+        self._end_object()
         self.done = True
-
-    def _emit(self, text: str) -> None:
-        self.parts.append(text)
-        self.fresh.append(text)
-
-    def take_arguments(self) -> str:
-        out = "".join(self.fresh)
-        self.fresh.clear()
-        return out
-
-    def arguments_json(self) -> str:
-        return "".join(self.parts)
 
 
 @dataclass(frozen=True)

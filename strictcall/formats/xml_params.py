@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from strictcall.formats.base import compact_json
 from strictcall.formats.pyliteral import literal_json
+from strictcall.formats.reading import ObjectArguments, StringReader
 from strictcall.formats.syntax import Body, BodyParser
 from strictcall.grammar.lark import text_rule
 from strictcall.grammar.xml_parameters import MARKERS, XmlParameterRules, split_value
@@ -25,7 +26,6 @@ _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 _PARAM_NAME = re.compile(r"[^<>\n]+")
 _RAW_STOP = re.compile(r"<")
 _JSON_STOP = re.compile(r'[<"\\]')
-_IN_STRING = re.compile(r'["\\]')
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _LAYOUT = " \t\r\n"  # whitespace JSON ignores
 PARAM_OPEN, PARAM_CLOSE, FUNCTION_CLOSE = "<parameter=", "</parameter>", "</function>"
@@ -68,22 +68,20 @@ def typed(schema, root: dict) -> bool:
         return True
 
 
-class _XmlParamsParser(BodyParser):
+class _XmlParamsParser(ObjectArguments):
     def __init__(self, schemas: Mapping[str, dict] | None):
+        super().__init__()
         self.schemas = schemas
         self.name = None
         self.done = False
         self.error = None
         self.stage = "name"  # name | between | param | value
         self.chunks: list[str] = []
-        self.parts: list[str] = []  # arguments JSON so far
-        self.fresh: list[str] = []
         self.tool: dict = {}
         self.key = ""
         self.typed = False
         self.track = False  # a typed value that started as JSON: strings hide markers
-        self.in_string = False
-        self.escape = False
+        self.string = StringReader()
         self.started = False  # the value's first character was seen
         self.first = True  # no piece of the value was read yet
         self.held = ""  # a raw value's last newline, which may be layout
@@ -132,7 +130,7 @@ class _XmlParamsParser(BodyParser):
                 if marker == PARAM_OPEN:
                     self.stage = "param"
                 else:
-                    self._emit("}" if self.parts else "{}")
+                    self._end_object()
                     self.done = True
                 return pos + len(marker)
             if n - pos < len(marker) and marker.startswith(text[pos:]):
@@ -150,20 +148,8 @@ class _XmlParamsParser(BodyParser):
                     break
                 self.started = True
                 self.track = self.typed and text[pos] in "[{"
-            if self.in_string:
-                if self.escape:
-                    self.escape = False
-                    pos += 1
-                    continue
-                m = _IN_STRING.search(text, pos)
-                if m is None:
-                    pos = n
-                    break
-                pos = m.end()
-                if m.group() == "\\":
-                    self.escape = True
-                else:
-                    self.in_string = False
+            if self.string.inside:
+                pos = self.string.feed(text, pos)
                 continue
             stop = (_JSON_STOP if self.track else _RAW_STOP).search(text, pos)
             if stop is None:
@@ -171,7 +157,7 @@ class _XmlParamsParser(BodyParser):
                 break
             i = stop.start()
             if stop.group() == '"':
-                self.in_string = True
+                self.string.open()
                 pos = i + 1
                 continue
             if stop.group() == "\\":
@@ -203,13 +189,14 @@ class _XmlParamsParser(BodyParser):
             schema = self.tool["additionalProperties"]
         self.key = key
         self.typed = typed(schema, self.tool)
-        self.track = self.in_string = self.escape = self.started = False
+        self.track = self.started = False
+        self.string = StringReader()
         self.first = True
         self.held = ""
         self.chunks = []
         self.stage = "value"
         if not self.typed:  # a string: streamed as it comes
-            self._emit(self._key_prefix() + '"')
+            self._member(key, '"')
 
     def _value_text(self, text: str) -> None:
         if not text:
@@ -225,34 +212,19 @@ class _XmlParamsParser(BodyParser):
         if self.held:
             text = text[:-1]
         if text:
-            self._emit(json.dumps(text, ensure_ascii=False)[1:-1])
+            self.arguments.add(json.dumps(text, ensure_ascii=False)[1:-1])
 
     def _end_value(self) -> None:
         self.stage = "between"
         if not self.typed:
-            self._emit('"')  # a held newline was the layout one
+            self.arguments.add('"')  # a held newline was the layout one
             return
         raw = "".join(self.chunks)
         raw = raw[1:] if raw.startswith("\n") else raw
         raw = raw[:-1] if raw.endswith("\n") else raw
         value = decode_value(raw)
-        self._emit(self._key_prefix() + (value if value is not None else json.dumps(raw)))
+        self._member(self.key, value if value is not None else json.dumps(raw))
         self.chunks = []
-
-    def _key_prefix(self) -> str:
-        return ("{" if not self.parts else ", ") + json.dumps(self.key, ensure_ascii=False) + ": "
-
-    def _emit(self, text: str) -> None:
-        self.parts.append(text)
-        self.fresh.append(text)
-
-    def take_arguments(self) -> str:
-        out = "".join(self.fresh)
-        self.fresh.clear()
-        return out
-
-    def arguments_json(self) -> str:
-        return "".join(self.parts)
 
 
 @dataclass(frozen=True)

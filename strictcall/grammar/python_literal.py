@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from strictcall.grammar.lark import json_rule, literal, regex_escape
-from strictcall.grammar.schema import SchemaError, check_compiles
+from strictcall.grammar.schema import UNSUPPORTED, SchemaError, check_compiles
 
 ANNOTATIONS = frozenset(
     {
@@ -42,33 +42,17 @@ NUMBER_KEYS = frozenset(
 ARRAY_KEYS = frozenset({"items", "minItems", "maxItems"})
 OBJECT_KEYS = frozenset({"properties", "required", "additionalProperties"})
 # JSON Schema keywords with a meaning these rules cannot give (unknown keywords are
-# annotations, as JSON Schema says)
-REFUSED = frozenset(
-    {
-        "oneOf",
-        "not",
-        "if",
-        "then",
-        "else",
-        "prefixItems",
-        "additionalItems",
-        "uniqueItems",
-        "contains",
-        "minContains",
-        "maxContains",
-        "minProperties",
-        "maxProperties",
-        "patternProperties",
-        "propertyNames",
-        "dependentRequired",
-        "dependentSchemas",
-        "dependencies",
-        "unevaluatedProperties",
-        "unevaluatedItems",
-        "$dynamicRef",
-        "$recursiveRef",
-    }
-)
+# annotations, as JSON Schema says): those llguidance cannot enforce either, and the ones it
+# can that these rules do not write. `$dynamicAnchor` only names a schema for `$dynamicRef`
+# (refused), so on its own it is an annotation here.
+REFUSED = (UNSUPPORTED - {"$dynamicAnchor"}) | {
+    "oneOf",
+    "prefixItems",
+    "additionalItems",
+    "minProperties",
+    "maxProperties",
+    "patternProperties",
+}
 EMPTY = '""'
 ALL_TYPES = ("string", "integer", "number", "boolean", "null", "array", "object")
 
