@@ -190,7 +190,8 @@ class _JsonObjectParser(BodyParser):
 
     def _quoted(self) -> bool:
         """Arguments written as a JSON string (some models encode the object twice)."""
-        return self.string_args and self.args is not None and self.args.text().startswith('"')
+        # the first piece starts at the value's first character: no need to join the rest
+        return self.string_args and self.args is not None and self.args.spanned.starts_with('"')
 
     def close(self) -> None:
         if self.scanner is not None and self.scanner.scalar:

@@ -78,6 +78,10 @@ class StreamedText:
     def text(self) -> str:
         return "".join(self.pieces)
 
+    def starts_with(self, prefix: str) -> bool:
+        """Whether the text begins with `prefix` (one character: no join needed)."""
+        return bool(self.pieces) and self.pieces[0].startswith(prefix)
+
     @property
     def empty(self) -> bool:
         return not self.pieces
