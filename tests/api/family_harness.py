@@ -32,7 +32,7 @@ class FamilyCase:
     favour: dict[str, float] = field(default_factory=dict)
     reasoning: bool = False
     reasoning_markers: tuple[str, str] = ("<think>", "</think>")
-    seeds: int = 12
+    seeds: int = 20  # per mode and per path: 5 modes x 20 x 2 = 200 distinct generations
 
 
 def bias_for(model_dir, favour: dict[str, float]) -> dict[str, float]:
@@ -121,13 +121,15 @@ class _StreamChoice:
 
 
 def exercise(server, case: FamilyCase) -> dict[str, list]:
-    """Run every mode with `case.seeds` seeds, streaming and not; check each answer."""
+    """Run every mode with `case.seeds` seeds, streaming and not (distinct seeds, so each of the
+    2 x 5 x seeds generations is a different one); check each answer."""
     bias = bias_for(server.model, case.favour)
 
     async def main():
         async with server.async_client() as aclient:
             jobs = [
-                _one(aclient, server.model, mode, seed, bias, stream)
+                # streaming gets seeds of its own: every generation is a different one
+                _one(aclient, server.model, mode, seed + (1000 if stream else 0), bias, stream)
                 for mode in MODES
                 for seed in range(case.seeds)
                 for stream in (False, True)
