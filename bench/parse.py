@@ -36,6 +36,18 @@ REPEATS = 5
 BASELINE_REPEATS = 3
 BASELINE_SAMPLES = 200
 TOOL = "bench_tool"
+# The tool with its schema, as a client sends it: formats that type values by the schema
+# (Qwen3-Coder's XML parameters) need it to read `items` back as a list.
+TOOL_OBJECT = {
+    "type": "function",
+    "function": {
+        "name": TOOL,
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string"}, "items": {"type": "array"}},
+        },
+    },
+}
 _WORDS = ("alpha", "beta", "gamma", "delta", "city", "weather", "unit", "price", "order", "note")
 
 
@@ -76,7 +88,7 @@ def deltas(text: str) -> list[str]:
 
 def time_stream(fmt: Format, pieces: list[str], expected: dict) -> list[int]:
     """Nanoseconds per `feed`, after checking the parser reads the call back."""
-    parser = fmt.stream([TOOL])
+    parser = fmt.stream([TOOL_OBJECT])
     out = []
     costs = []
     clock = time.perf_counter_ns
