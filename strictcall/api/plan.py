@@ -46,6 +46,7 @@ class ChatPlan:
     state: AppState
     grammar_s: float = 0.0  # time spent writing the grammar (the engine then compiles it)
     started: float = 0.0  # time.monotonic() when the request arrived
+    content_rule: bool = False  # a response format governs the answer text
 
     def parser(self) -> DeltaParser:
         fmt = self.state.fmt
@@ -57,6 +58,10 @@ class ChatPlan:
             reasoning=self.state.reasoning is not None,
             in_reasoning=self.prompt.in_reasoning,
             calls=bool(self.tools) and self.mode != "none",
+            # the grammar is `answer: content | calls` under a response format: a call spelled
+            # inside the answer text is text
+            calls_at_start=self.content_rule,
+            validate=True,  # a safety net: the grammar already makes every call valid
         )
 
 
@@ -461,4 +466,5 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
         logprobs=inp.logprobs,
         state=state,
         grammar_s=time.perf_counter() - t0 if grammar is not None else 0.0,
+        content_rule=inp.content is not None,
     )

@@ -17,6 +17,7 @@ from strictcall.formats.types import (
     assemble,
     openai_call_id,
 )
+from strictcall.formats.validation import arguments_check
 
 ToolsArg = Iterable[Any] | None
 
@@ -120,18 +121,27 @@ class Format:
         reasoning: bool = True,
         in_reasoning: bool = False,
         calls: bool = True,
+        calls_at_start: bool = False,
+        validate: bool = False,
     ) -> DeltaParser:
         """An incremental parser: `.feed(text)` and `.close()` each return a list of deltas.
 
         `calls=False` reads call markup as content (no tools were offered, or none may be
-        called); reasoning is still separated.
+        called); reasoning is still separated. `calls_at_start`: calls may only open the
+        answer, as the grammar has it when a response format governs the answer text (a call
+        spelled inside a JSON answer is then content). Calls whose arguments break their
+        tool's schema are withdrawn (formats/validation.py).
         """
+        syntaxes = self._bound(tools) if calls else ()
+        if calls_at_start:
+            syntaxes = tuple(replace(s, at_start=True) for s in syntaxes)
         return StreamParser(
-            self._bound(tools) if calls else (),
+            syntaxes,
             self.reasoning if reasoning else None,
             tools=tool_names(tools),
             in_reasoning=in_reasoning,
             new_id=self.new_id,
+            check_arguments=arguments_check(tool_schemas(tools)) if validate else None,
         )
 
     def _bound(self, tools: ToolsArg) -> tuple[CallSyntax, ...]:

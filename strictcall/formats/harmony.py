@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from strictcall.formats.base import Format, ToolsArg, compact_json, tool_names
+from strictcall.formats.base import Format, ToolsArg, compact_json, tool_names, tool_schemas
 from strictcall.formats.constraint import ConstraintSpec, ToolSpec
 from strictcall.formats.harmony_parser import HarmonyParser
 from strictcall.formats.harmony_syntax import (
@@ -37,6 +37,7 @@ from strictcall.formats.harmony_syntax import (
     RETURN,
     START,
 )
+from strictcall.formats.validation import arguments_check
 from strictcall.grammar.lark import free_text_regex, json_rule, lazy_until_regex, text_rule
 from strictcall.grammar.schema import styled
 
@@ -50,13 +51,22 @@ class HarmonyFormat(Format):
         reasoning: bool = True,
         in_reasoning: bool = False,
         calls: bool = True,
+        calls_at_start: bool = False,
+        validate: bool = False,
     ) -> HarmonyParser:
-        """The analysis channel is always reasoning: `reasoning`/`in_reasoning` do not apply.
+        """The analysis channel is always reasoning: `reasoning`/`in_reasoning` do not apply,
+        and calls are messages of their own, so `calls_at_start` neither.
 
         Tools given as ToolSpecs marked `native` are called the Harmony way (`to=python`)."""
         tools = None if tools is None else list(tools)
         native = {t.name for t in tools or () if getattr(t, "native", False)}
-        return HarmonyParser(tool_names(tools), calls=calls, new_id=self.new_id, native=native)
+        return HarmonyParser(
+            tool_names(tools),
+            calls=calls,
+            new_id=self.new_id,
+            native=native,
+            check_arguments=arguments_check(tool_schemas(tools)) if validate else None,
+        )
 
     def markers(self) -> list[str]:
         return list(MARKERS)

@@ -47,6 +47,7 @@ from strictcall.formats.harmony_syntax import (
 from strictcall.formats.machine import TextMachine
 from strictcall.formats.reading import StringReader
 from strictcall.formats.types import Delta, IdFactory, openai_call_id
+from strictcall.formats.validation import ArgumentsCheck
 
 _OUT_OF_STRING = re.compile(r'["<]')
 _BUILTIN = re.compile(r"^(assistant|python|(browser|container)(\..*)?)$")
@@ -77,8 +78,11 @@ class HarmonyParser(TextMachine[_Mode]):
         calls: bool = True,
         new_id: IdFactory = openai_call_id,
         native: Collection[str] = (),
+        check_arguments: ArgumentsCheck | None = None,
     ):
         self.tools = tools
+        self.check_arguments = check_arguments
+        self.call_name = ""  # the function being called
         self.allow_calls = calls
         self.new_id = new_id
         self.native = frozenset(native)
@@ -333,6 +337,7 @@ class HarmonyParser(TextMachine[_Mode]):
             return
         self.args, self.args_started = [], False
         self.string = StringReader()
+        self.call_name = name
         self.out.append(Delta(tool_call_index=self.index, id=self.new_id(), name=name))
         self.state = _Mode.CALL
         if code:
@@ -356,6 +361,8 @@ class HarmonyParser(TextMachine[_Mode]):
             ok = False
         if marker not in (*BODY_ENDS, START, ""):
             ok = False  # <|channel|> or the like inside the arguments
+        if ok and self.check_arguments is not None:
+            ok = self.check_arguments(self.call_name, text) is None  # the tool's schema
         if ok:
             self.raw = []
             return True
