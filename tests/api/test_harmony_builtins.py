@@ -11,7 +11,6 @@ counted must be those of the prompts rendered natively from the stored conversat
 from __future__ import annotations
 
 import json
-import os
 
 import openai
 import pytest
@@ -41,17 +40,12 @@ def store_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(web, store_path):
-    saved = dict(os.environ)
-    os.environ.update({"EXA_API_KEY": API_KEY, "EXA_BASE_URL": web.url})
-    try:
-        s = Server(
-            tiny_model(GPT_OSS),
-            *("--tool-server", "demo", "--store", str(store_path), "--python-timeout", "10"),
-            "--browser-allow-private",
-        )
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    s = Server(
+        tiny_model(GPT_OSS),
+        *("--tool-server", "demo", "--store", str(store_path), "--python-timeout", "10"),
+        "--browser-allow-private",
+        env={"EXA_API_KEY": API_KEY, "EXA_BASE_URL": web.url},
+    )
     yield s
     s.stop()
 

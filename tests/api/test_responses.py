@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 
 import jsonschema
@@ -52,21 +51,16 @@ def tool_server(web, mcp_servers, tmp_path_factory):
     specs = ",".join(
         ["demo", f"http={mcp_servers['http'].address}", f"flaky={mcp_servers['flaky'].address}"]
     )
-    saved = dict(os.environ)
-    os.environ.update({"EXA_API_KEY": API_KEY, "EXA_BASE_URL": web.url})
-    try:
-        server = Server(
-            tiny_model(),
-            *("--tool-server", specs + ",down=127.0.0.1:9"),
-            *("--tool-server", f"local={STDIO_COMMAND}"),
-            *("--store", str(tmp_path_factory.mktemp("store") / "responses.db")),
-            *("--tool-timeout", "3", "--max-tool-calls", "4", "--python-timeout", "10"),
-            "--browser-allow-private",
-            "--allow-request-mcp-urls",
-        )
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    server = Server(
+        tiny_model(),
+        *("--tool-server", specs + ",down=127.0.0.1:9"),
+        *("--tool-server", f"local={STDIO_COMMAND}"),
+        *("--store", str(tmp_path_factory.mktemp("store") / "responses.db")),
+        *("--tool-timeout", "3", "--max-tool-calls", "4", "--python-timeout", "10"),
+        "--browser-allow-private",
+        "--allow-request-mcp-urls",
+        env={"EXA_API_KEY": API_KEY, "EXA_BASE_URL": web.url},
+    )
     yield server
     server.stop()
 

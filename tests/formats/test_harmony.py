@@ -16,6 +16,7 @@ from strictcall.grammar.schema import normalize_parameters
 from tests.api.test_families import GPT_OSS
 from tests.api.toolsets import TOOLS
 from tests.conftest import tiny_model
+from tests.formats.chunks import feed_in_pieces
 
 HARMONY = get_format("harmony")
 NAMES = ["get_weather", "book.flight", "get-time"]
@@ -52,12 +53,7 @@ SAMPLES = [
 
 
 def feed(text: str, pieces: list[int] | None = None, tools=TOOLS, **kw):
-    parser = HARMONY.stream(tools, **kw)
-    deltas, i = [], 0
-    for n in pieces or [len(text)]:
-        deltas += parser.feed(text[i : i + n])
-        i += n
-    deltas += parser.feed(text[i:]) + parser.close()
+    deltas = feed_in_pieces(HARMONY.stream(tools, **kw), text, pieces)
     return assemble(deltas)
 
 

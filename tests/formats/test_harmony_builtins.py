@@ -16,6 +16,7 @@ from strictcall.tools.python import PYTHON_TOOL, code_of
 from tests.api.test_families import GPT_OSS
 from tests.api.toolsets import TOOLS
 from tests.conftest import tiny_model
+from tests.formats.chunks import feed_in_pieces
 from tests.formats.test_harmony import SPECS, accepts
 
 HARMONY = get_format("harmony")
@@ -47,11 +48,7 @@ SAMPLES = [
 
 def feed(text: str, pieces: list[int] | None = None, tools=NATIVE, **kw):
     parser = HARMONY.stream(tools, **kw)
-    deltas, i = [], 0
-    for n in pieces or [len(text)]:
-        deltas += parser.feed(text[i : i + n])
-        i += n
-    deltas += parser.feed(text[i:]) + parser.close()
+    deltas = feed_in_pieces(parser, text, pieces)
     return assemble(deltas), parser
 
 

@@ -15,18 +15,13 @@ from strictcall.formats import ConstraintSpec, ToolSpec, get_format
 from strictcall.formats.mistral import V1, V2, V3, prompt_call_id
 from strictcall.formats.types import assemble
 from tests.conftest import DATA
+from tests.formats.chunks import feed_in_pieces
 
 TOOLS = [{"type": "function", "function": {"name": n}} for n in ("f", "get_weather", "g")]
 
 
 def read(fmt_name: str, text: str, pieces: list[int] | None = None, tools=TOOLS):
-    parser = get_format(fmt_name).stream(tools)
-    deltas, i = [], 0
-    for n in pieces or [len(text)]:
-        deltas += parser.feed(text[i : i + n])
-        i += n
-    deltas += parser.feed(text[i:]) + parser.close()
-    return assemble(deltas)
+    return assemble(feed_in_pieces(get_format(fmt_name).stream(tools), text, pieces))
 
 
 def calls(result) -> list[tuple[str, dict]]:

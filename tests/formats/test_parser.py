@@ -9,6 +9,7 @@ import pytest
 
 from strictcall.formats import get_format
 from strictcall.formats.types import assemble
+from tests.formats.chunks import feed_in_pieces, random_pieces
 
 HERMES = get_format("hermes")
 TOOLS = [{"type": "function", "function": {"name": n}} for n in ("f", "get_weather", "g")]
@@ -20,23 +21,7 @@ def call(name: str, args: dict | str, sep: str = "\n") -> str:
 
 
 def feed_all(text: str, pieces: list[int] | None = None, fmt=HERMES, **kw):
-    parser = fmt.stream(TOOLS, **kw)
-    deltas, i = [], 0
-    for n in pieces or [len(text)]:
-        deltas += parser.feed(text[i : i + n])
-        i += n
-    deltas += parser.feed(text[i:])
-    deltas += parser.close()
-    return deltas
-
-
-def random_pieces(text: str, rng: random.Random) -> list[int]:
-    out, left = [], len(text)
-    while left > 0:
-        n = min(left, rng.choice([1, 1, 2, 3, 5, 8, 40]))
-        out.append(n)
-        left -= n
-    return out
+    return feed_in_pieces(fmt.stream(TOOLS, **kw), text, pieces)
 
 
 SAMPLES = [

@@ -16,7 +16,7 @@ from strictcall.formats import ConstraintSpec, ToolSpec, get_format
 from strictcall.formats.pyliteral import literal_json
 from strictcall.formats.types import assemble
 from strictcall.grammar.schema import SchemaError, normalize_parameters
-from tests.formats.test_parser import random_pieces
+from tests.formats.chunks import feed_in_pieces, random_pieces
 
 PYTHONIC = get_format("pythonic")
 LLAMA4 = get_format("llama4_pythonic")
@@ -27,12 +27,7 @@ def calls(result) -> list[tuple[str, dict]]:
 
 
 def parse_chunked(fmt, text: str, pieces: list[int], tools=None):
-    parser = fmt.stream(tools)
-    out, i = [], 0
-    for n in pieces:
-        out += parser.feed(text[i : i + n])
-        i += n
-    return assemble(out + parser.feed(text[i:]) + parser.close())
+    return assemble(feed_in_pieces(fmt.stream(tools), text, pieces))
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from transformers import AutoTokenizer
 from strictcall.formats import ConstraintSpec, ToolSpec, get_format
 from strictcall.formats.types import assemble
 from strictcall.grammar.schema import SchemaError, normalize_parameters
-from tests.formats.test_parser import random_pieces
+from tests.formats.chunks import feed_in_pieces, random_pieces
 
 QWEN = get_format("qwen3_coder")
 SCHEMA = {
@@ -116,12 +116,7 @@ def test_result_does_not_depend_on_chunking(text):
     whole = QWEN.parse(text, TOOLS)
     rng = random.Random(11)
     for pieces in ([1] * len(text), *(random_pieces(text, rng) for _ in range(10))):
-        parser = QWEN.stream(TOOLS)
-        out, i = [], 0
-        for n in pieces:
-            out += parser.feed(text[i : i + n])
-            i += n
-        got = assemble(out + parser.close())
+        got = assemble(feed_in_pieces(QWEN.stream(TOOLS), text, pieces))
         assert got.content == whole.content
         assert [(c.name, c.arguments) for c in got.tool_calls] == [
             (c.name, c.arguments) for c in whole.tool_calls

@@ -11,6 +11,7 @@ import pytest
 from strictcall.formats import format_names, get_format
 from strictcall.formats.types import assemble
 from tests.api.toolsets import TOOLS
+from tests.formats.chunks import feed_in_pieces
 
 CALLS = [
     ("get_weather", {"city": "Paris", "unit": "celsius"}),
@@ -48,12 +49,7 @@ def _mutate(text: str, noise: list[str], rng: random.Random) -> str:
 
 
 def _read(fmt, text: str, tools, pieces: list[int]):
-    parser = fmt.stream(tools)
-    out, i = [], 0
-    for n in pieces:
-        out += parser.feed(text[i : i + n])
-        i += n
-    result = assemble(out + parser.feed(text[i:]) + parser.close())
+    result = assemble(feed_in_pieces(fmt.stream(tools), text, pieces))
     for call in result.tool_calls:
         json.loads(call.arguments)
     return result.content, result.reasoning, [(c.name, c.arguments) for c in result.tool_calls]
