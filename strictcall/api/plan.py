@@ -196,13 +196,7 @@ def _check_tools(req: ChatCompletionRequest, state: AppState) -> tuple[ToolSpec,
     for i, tool in enumerate(req.tools or []):
         fn = tool.function
         param = f"tools[{i}].function"
-        if not TOOL_NAME.match(fn.name):
-            raise APIError(
-                f"Invalid tool name {fn.name!r}: use letters, digits, '_', '-' and '.', "
-                "at most 64 characters",
-                param=f"{param}.name",
-                code="invalid_tool_name",
-            )
+        spec = check_tool(fn.name, fn.parameters, param, state)
         if fn.name in seen:
             raise APIError(
                 f"Duplicate tool name {fn.name!r}",
@@ -210,17 +204,27 @@ def _check_tools(req: ChatCompletionRequest, state: AppState) -> tuple[ToolSpec,
                 code="duplicate_tool_name",
             )
         seen.add(fn.name)
-        specs.append(check_tool(fn.name, fn.parameters, f"{param}.parameters", state))
+        specs.append(spec)
     return tuple(specs)
 
 
-def check_tool(name: str, parameters: Any, param: str, state: AppState) -> ToolSpec:
-    """A client's tool schema as the grammar will enforce it, or a 400 naming `param`."""
+def check_tool(name: str, parameters: Any, where: str, state: AppState) -> ToolSpec:
+    """A client's function tool as the grammar will enforce it, or a 400 naming the field
+    under `where` (the tool's own path in the request) that is wrong."""
+    if not TOOL_NAME.match(name):
+        raise APIError(
+            f"Invalid tool name {name!r}: use letters, digits, '_', '-' and '.', "
+            "at most 64 characters",
+            param=f"{where}.name",
+            code="invalid_tool_name",
+        )
     try:
         return ToolSpec(name, check_tool_parameters(parameters, state.config.schema_limits))
     except SchemaError as exc:
         raise APIError(
-            f"Invalid schema for tool {name!r}: {exc}", param=param, code="invalid_tool_schema"
+            f"Invalid schema for tool {name!r}: {exc}",
+            param=f"{where}.parameters",
+            code="invalid_tool_schema",
         ) from None
 
 

@@ -330,6 +330,7 @@ BAD = {
             }
         ],
     ),
+    "tools[0].name": dict(input="x", tools=[dict(WEATHER, name="get weather")]),
     "tools[1]": dict(input="x", tools=[dict(WEATHER, name="python"), {"type": "code_interpreter"}]),
     "tools[0].server_label": dict(input="x", tools=[mcp("nowhere")]),
     "tools[0].server_url": dict(

@@ -24,7 +24,6 @@ from strictcall.api.responses.schemas import (
 from strictcall.api.state import AppState
 from strictcall.engines.base import SamplingParams
 from strictcall.formats import ToolSpec
-from strictcall.formats.constraint import TOOL_NAME
 from strictcall.grammar.response_format import FormatError, from_response_format
 from strictcall.tools.base import ServerTool
 from strictcall.tools.hub import ToolSession
@@ -185,18 +184,7 @@ async def _tools(turn: Turn, state: AppState) -> None:
     for i, tool in enumerate(turn.req.tools or []):
         where = f"tools[{i}]"
         if isinstance(tool, FunctionTool):
-            if not TOOL_NAME.match(tool.name):
-                raise APIError(
-                    f"Invalid tool name {tool.name!r}: use letters, digits, '_', '-' and '.', "
-                    "at most 64 characters",
-                    param=f"{where}.name",
-                    code="invalid_tool_name",
-                )
-            add(
-                tool.name,
-                check_tool(tool.name, tool.parameters, f"{where}.parameters", state),
-                where,
-            )
+            add(tool.name, check_tool(tool.name, tool.parameters, where, state), where)
             # rendered as the client wrote it, like a chat completion's tools
             fn = tool.model_dump(exclude_none=True, exclude={"type", "strict"})
             turn.functions.append({"type": "function", "function": fn})
