@@ -25,3 +25,14 @@ def random_pieces(text: str, rng: random.Random) -> list[int]:
         out.append(n)
         left -= n
     return out
+
+
+def feed_by_char(parser, text: str) -> tuple[list[Delta], int]:
+    """Feeds `text` one character at a time; returns the deltas and the most text the parser
+    ever held back (a linear parser holds at most a partial marker)."""
+    deltas: list[Delta] = []
+    held = 0
+    for ch in text:
+        deltas += parser.feed(ch)
+        held = max(held, len(parser.buf))
+    return deltas + parser.close(), held

@@ -16,7 +16,7 @@ from strictcall.grammar.schema import normalize_parameters
 from tests.api.test_families import GPT_OSS
 from tests.api.toolsets import TOOLS
 from tests.conftest import tiny_model
-from tests.formats.chunks import feed_in_pieces
+from tests.formats.chunks import feed_by_char, feed_in_pieces
 
 HARMONY = get_format("harmony")
 NAMES = ["get_weather", "book.flight", "get-time"]
@@ -151,12 +151,7 @@ def test_only_a_partial_marker_is_ever_held_back():
         "<|channel|>analysis<|message|>" + "think " * 10000 + "<|end|><|start|>assistant"
         f'<|channel|>commentary to=functions.get_weather<|message|>{{"city": "{blob}"}}<|call|>'
     )
-    parser = HARMONY.stream(TOOLS)
-    held, out = 0, []
-    for ch in text:
-        out += parser.feed(ch)
-        held = max(held, len(parser.buf))
-    out += parser.close()
+    out, held = feed_by_char(HARMONY.stream(TOOLS), text)
     assert held < len("<|constrain|>")
     r = assemble(out)
     assert len(r.reasoning) == 60000 and json.loads(r.tool_calls[0].arguments)["city"] == blob

@@ -9,7 +9,7 @@ import pytest
 
 from strictcall.formats import get_format
 from strictcall.formats.types import assemble
-from tests.formats.chunks import feed_in_pieces, random_pieces
+from tests.formats.chunks import feed_by_char, feed_in_pieces, random_pieces
 
 HERMES = get_format("hermes")
 TOOLS = [{"type": "function", "function": {"name": n}} for n in ("f", "get_weather", "g")]
@@ -139,12 +139,6 @@ def test_only_a_partial_marker_is_ever_held_back():
     """Feeding 64 KB one character at a time never accumulates text to re-scan: what the
     parser holds between feeds is at most a partial marker (the timing is in bench/)."""
     text = "intro " * 100 + call("f", {"blob": "y" * 65536}) + "\n" + call("g", {})
-    parser = HERMES.stream(TOOLS)
-    held = 0
-    out = []
-    for ch in text:
-        out += parser.feed(ch)
-        held = max(held, len(parser.buf))
-    out += parser.close()
+    out, held = feed_by_char(HERMES.stream(TOOLS), text)
     assert held < len("</tool_call>")
     assert [c.name for c in assemble(out).tool_calls] == ["f", "g"]

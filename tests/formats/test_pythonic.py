@@ -16,7 +16,7 @@ from strictcall.formats import ConstraintSpec, ToolSpec, get_format
 from strictcall.formats.pyliteral import literal_json
 from strictcall.formats.types import assemble
 from strictcall.grammar.schema import SchemaError, normalize_parameters
-from tests.formats.chunks import feed_in_pieces, random_pieces
+from tests.formats.chunks import feed_by_char, feed_in_pieces, random_pieces
 
 PYTHONIC = get_format("pythonic")
 LLAMA4 = get_format("llama4_pythonic")
@@ -135,12 +135,7 @@ def test_llama4_markers_are_optional_when_reading(text):
 
 def test_only_a_partial_marker_is_ever_held_back():
     text = "[f(blob='" + "y" * 20000 + "'), g(n=1)]"
-    parser = PYTHONIC.stream()
-    held, out = 0, []
-    for ch in text:
-        out += parser.feed(ch)
-        held = max(held, len(parser.buf))
-    out += parser.close()
+    out, held = feed_by_char(PYTHONIC.stream(), text)
     assert held <= 1
     assert [c.name for c in assemble(out).tool_calls] == ["f", "g"]
 

@@ -14,7 +14,7 @@ from transformers import AutoTokenizer
 from strictcall.formats import ConstraintSpec, ToolSpec, get_format
 from strictcall.formats.types import assemble
 from strictcall.grammar.schema import SchemaError, normalize_parameters
-from tests.formats.chunks import feed_in_pieces, random_pieces
+from tests.formats.chunks import feed_by_char, feed_in_pieces, random_pieces
 
 QWEN = get_format("qwen3_coder")
 SCHEMA = {
@@ -141,12 +141,7 @@ def test_string_values_stream_as_they_come():
 
 def test_only_a_partial_marker_is_ever_held_back():
     text = call(("path", "y" * 30000), ("items", json.dumps(["z" * 30000])))
-    parser = QWEN.stream(TOOLS)
-    held, out = 0, []
-    for ch in text:
-        out += parser.feed(ch)
-        held = max(held, len(parser.buf))
-    out += parser.close()
+    out, held = feed_by_char(QWEN.stream(TOOLS), text)
     assert held < len("</parameter>")
     assert args(text) == [json.loads(c.arguments) for c in assemble(out).tool_calls]
 
