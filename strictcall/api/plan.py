@@ -61,7 +61,9 @@ class ChatPlan:
             # the grammar is `answer: content | calls` under a response format: a call spelled
             # inside the answer text is text
             calls_at_start=self.content_rule,
-            validate=True,  # a safety net: the grammar already makes every call valid
+            # a safety net: the grammar already makes every call valid (with --constrain off
+            # calls come back as read, as measuring the grammar needs)
+            validate=self.state.config.constrain,
         )
 
 
@@ -429,10 +431,11 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
 
     grammar = None
     t0 = time.perf_counter()
-    if state.fmt is not None and (inp.tools or inp.content is not None):
+    tools_grammar = bool(inp.tools) and state.config.constrain
+    if state.fmt is not None and (tools_grammar or inp.content is not None):
         spec = ConstraintSpec(
-            tools=inp.tools,
-            mode=inp.mode,  # type: ignore[arg-type]
+            tools=inp.tools if tools_grammar else (),
+            mode=inp.mode if tools_grammar else "auto",  # type: ignore[arg-type]
             named=inp.named,
             parallel=inp.parallel,
             reasoning=state.reasoning is not None,

@@ -33,6 +33,9 @@ class ServerConfig:
     max_request_bytes: int = 4 * 1024 * 1024
     max_tools: int = 512
     max_messages: int = 4096
+    # False (`--constrain off`): tool calls are parsed from unconstrained output and returned
+    # as read, valid or not, as a server without the grammar would; for measuring the grammar
+    constrain: bool = True
 
 
 @dataclass

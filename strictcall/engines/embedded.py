@@ -95,7 +95,7 @@ class EmbeddedEngine:
         if self.device.type == "cpu":
             # leave a core to the mask helper and the HTTP side (bench/README.md)
             torch.set_num_threads(config.threads or max(1, (os.cpu_count() or 2) - 1))
-        dtype = _resolve_dtype(config.dtype, self.device)
+        dtype = _resolve_dtype(config.dtype, self.device, config.model)
         log.info("loading %s on %s (%s)", config.model, self.device, dtype)
         self.model = AutoModelForCausalLM.from_pretrained(
             config.model, dtype=dtype, trust_remote_code=config.trust_remote_code
@@ -442,6 +442,19 @@ def _fault_seed_from_env() -> int | None:
     return int(value)
 
 
+def _checkpoint_dtype(model: str) -> str | None:
+    """The dtype a local checkpoint was saved in (config.json), if it says."""
+    import json
+    from pathlib import Path
+
+    try:
+        config = json.loads((Path(model) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    dtype = config.get("dtype") or config.get("torch_dtype")
+    return dtype if isinstance(dtype, str) else None
+
+
 def _resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -450,9 +463,15 @@ def _resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+def _resolve_dtype(name: str, device: torch.device, model: str = "") -> torch.dtype:
     if name == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+        if device.type == "cuda":
+            return torch.bfloat16
+        # On a CPU with native bfloat16 (AVX512-BF16, AMX) a bfloat16 checkpoint decodes about
+        # twice as fast as in float32; elsewhere bfloat16 is emulated and float32 is faster.
+        if _checkpoint_dtype(model) == "bfloat16" and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return torch.bfloat16
+        return torch.float32
     try:
         return _DTYPES[name]
     except KeyError:

@@ -65,6 +65,10 @@ class Format:
 
     `syntax` is what the grammar makes the model write; `variants` are other spellings the
     family is known to produce, which the parser reads too (and free text may not contain).
+    `written` are variants that open the answer and that the grammar lets the model write
+    as well wherever calls may be made, because the family's models favour them (a small Qwen
+    model opens a call with the bare JSON body its template shows, without `<tool_call>`): a
+    call so written is read and constrained as a call instead of being left as unchecked text.
     `pick` chooses, for one model, which of them it writes (families whose generations differ:
     Mistral); `prompt_call_id` rewrites earlier-turn call ids into the shape the family's chat
     templates require.
@@ -77,6 +81,7 @@ class Format:
     description: str = ""
     new_id: IdFactory = field(default=openai_call_id, compare=False)
     variants: tuple[CallSyntax, ...] = ()
+    written: tuple[CallSyntax, ...] = ()
     pick: Callable[[str, Collection[str]], CallSyntax] | None = field(default=None, compare=False)
     prompt_call_id: Callable[[str], str] | None = field(default=None, compare=False)
     # A prompt renderer in chat/ that replaces the model's chat template (None: the template).
@@ -95,7 +100,8 @@ class Format:
     def syntaxes(self) -> tuple[CallSyntax, ...]:
         """Every syntax the parser reads, the canonical one first."""
         first = (self.syntax,) if self.syntax is not None else ()
-        return first + tuple(v for v in self.variants if v != self.syntax)
+        rest = (*self.variants, *self.written)
+        return first + tuple(dict.fromkeys(v for v in rest if v != self.syntax))
 
     def for_model(self, template: str, special_tokens: Collection[str]) -> Format:
         """This format as one model writes it (its chat template and vocabulary tell which
@@ -179,4 +185,6 @@ class Format:
 
     def grammar(self, spec: ConstraintSpec) -> str | None:
         """Lark grammar enforcing `spec` in this family's own syntax (None: unconstrained)."""
-        return build_grammar(self.syntax, self.reasoning, spec, self.syntaxes[1:])
+        written = tuple(w for w in self.written if w != self.syntax)
+        others = tuple(s for s in self.syntaxes[1:] if s not in written)
+        return build_grammar(self.syntax, self.reasoning, spec, others, written)

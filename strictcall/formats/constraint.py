@@ -95,11 +95,14 @@ def build_grammar(
     reasoning: Reasoning | None,
     spec: ConstraintSpec,
     variants: Sequence[CallSyntax] = (),
+    written: Sequence[CallSyntax] = (),
 ) -> str | None:
     """Lark for the request, or None when the output is unconstrained.
 
     `syntax` is what the model writes; `variants` are other spellings the parser also reads,
-    kept out of free text like the syntax's own trigger.
+    kept out of free text like the syntax's own trigger. `written` are further spellings the
+    grammar lets the model write wherever calls may be made (each opens the answer and shares
+    `syntax`'s body; see `Format.written`).
     """
     use_tools = bool(spec.tools) and syntax is not None
     think = reasoning if spec.reasoning else None
@@ -110,7 +113,11 @@ def build_grammar(
     if spec.mode in ("required", "named") and not use_tools:
         raise ValueError(f"tool_choice {spec.mode!r} needs tools")
 
-    reserved = _reserved([syntax, *variants]) if use_tools and syntax is not None else _Reserved()
+    for w in written:
+        if syntax is None or not w.at_start or w.body != syntax.body:
+            raise ValueError("a written variant must open the answer and share the body")
+    everything = [syntax, *variants, *written] if syntax is not None else []
+    reserved = _reserved(everything) if use_tools else _Reserved()
     if not use_tools or spec.mode == "none":
         # the triggers stay unreachable even when spelled in ordinary tokens
         answer = g.add("answer", _content_rule(g, spec, reserved))
@@ -122,11 +129,18 @@ def build_grammar(
             if not tools:
                 raise ValueError(f"no tool named {spec.named!r}")
         parallel = spec.parallel and spec.mode != "named"
+        # the written variants open the answer: in auto they stand beside text, elsewhere
+        # beside the canonical calls
+        alts = [
+            _tool_part(g, w, tools, parallel, tokens, skip_trigger=False, tag=f"_w{i}")
+            for i, w in enumerate(written)
+        ]
         if spec.mode == "auto":
-            answer = _auto_answer(g, syntax, tools, parallel, spec, tokens, reserved)
+            answer = _auto_answer(g, syntax, tools, parallel, spec, tokens, reserved, alts)
         else:
             part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
-            answer = g.add("answer", f"GAP? {part}" if think else part)
+            part = " | ".join([part, *alts])
+            answer = g.add("answer", f"GAP? ({part})" if think else part)
             if think:
                 g.add("GAP", _GAP)
 
@@ -152,22 +166,24 @@ def _auto_answer(
     spec: ConstraintSpec,
     tokens: dict[str, int],
     reserved: _Reserved,
+    alts: Sequence[str] = (),
 ) -> str:
     trigger = syntax.trigger
     content = _content_rule(g, spec, reserved)
+    extra = "".join(f" | {a}" for a in alts)
     if spec.content is not None or syntax.at_start:
         # a response format governs the answer, or calls may only open it: text or calls
         part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
-        return g.add("answer", f"{content} | {part}")
+        return g.add("answer", f"{content} | {part}{extra}")
     if is_special(trigger, tokens):
         part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
-        return g.add("answer", f"{content} | {content} {part}")
+        return g.add("answer", f"{content} | {content} {part}{extra}")
     # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
     # trigger, so the lexer never has to take back text it already gave to content.
     others = [t for t in reserved.anywhere if t not in trigger]
     head = g.add("head[lazy]", lazy_until_regex(trigger, others, reserved.leading))
     rest = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=True)
-    return g.add("answer", f"{content} | {head} {rest}")
+    return g.add("answer", f"{content} | {head} {rest}{extra}")
 
 
 def _tool_part(
@@ -177,18 +193,25 @@ def _tool_part(
     parallel: bool,
     tokens: dict[str, int],
     skip_trigger: bool,
+    tag: str = "",
 ) -> str:
-    name = "tool_rest" if skip_trigger else "tool_part"
+    name = ("tool_rest" if skip_trigger else "tool_part") + tag
     if not g.has("body"):
         _bodies(g, syntax, tools, tokens)
     opening = syntax.section_start + syntax.call_start
     if skip_trigger:
         opening = opening.lstrip()[len(syntax.trigger) :]
     seq = [_piece(opening, tokens), "body", _piece(syntax.call_end, tokens)]
-    if parallel:
+    if parallel and syntax.repeats:
         start, end = _piece(syntax.call_start, tokens), _piece(syntax.call_end, tokens)
-        g.add("call", _join(start, "body", end))
-        seq.append(f"({_join(_piece(syntax.separator, tokens), 'call')})*")
+        call = g.add(f"call{tag}", _join(start, "body", end))
+        sep = _piece(syntax.separator, tokens)
+        seq.append(f"({_join(sep, call)})*")
+        if syntax.separator and not syntax.separator.strip() and not syntax.section_end:
+            # A model ends its last call with the whitespace that would separate the next
+            # (Qwen writes "\n" after </tool_call>, then ends its turn): that whitespace may
+            # end the calls instead of forcing one more.
+            seq.append(f"{sep}?")
     seq += [_piece(syntax.section_end, tokens), _piece(syntax.trailer, tokens)]
     return g.add(name, _join(*seq))
 

@@ -7,6 +7,14 @@ from strictcall.formats.base import Format
 from strictcall.formats.bodies import JsonObjectBody
 from strictcall.formats.syntax import CallSyntax, Reasoning
 
+# The body its template shows, written bare at the start of the answer, or in a markdown JSON
+# fence: small Qwen models (Qwen2.5-Coder-0.5B) open a call these ways far more often than with
+# `<tool_call>`. Without a marker between calls each holds one call.
+_BARE = CallSyntax(body=JsonObjectBody(), at_start=True)
+_FENCED = CallSyntax(
+    section_start="```json\n", section_end="\n```", body=JsonObjectBody(), at_start=True
+)
+
 HERMES = Format(
     name="hermes",
     aliases=("qwen", "qwen2_5", "qwen3"),
@@ -18,4 +26,5 @@ HERMES = Format(
         body=JsonObjectBody(),
     ),
     reasoning=Reasoning("<think>", "</think>"),
+    written=(_BARE, _FENCED),
 )

@@ -159,6 +159,12 @@ class CallSyntax:
     def next_call_parts(self) -> list[str]:
         return (self.separator + " " + self.call_start).split()
 
+    @property
+    def repeats(self) -> bool:
+        """Can a second call follow the first? Not without a marker the parser can see (a
+        bare JSON body at the start of the answer stands alone)."""
+        return bool(self.next_call_parts())
+
     def markers(self) -> tuple[str, ...]:
         """Every fixed text of the syntax (a special token among them stays visible)."""
         pieces = (self.section_start, self.call_start, self.call_end, self.separator)
