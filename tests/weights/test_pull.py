@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from strictcall.weights.catalog import CATALOG, DEFAULT_MODEL, Part, PackagedModel, get_model
+from strictcall.weights.catalog import CATALOG, DEFAULT_MODEL, PackagedModel, Part, get_model
 from strictcall.weights.pull import PullError, assemble, check_metadata
 
 
