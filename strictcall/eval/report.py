@@ -32,10 +32,14 @@ def table(results: dict) -> str:
     rows.append(
         f"{'mean of categories':24s} {'':12s} {_percent(overall['mean_category_accuracy']):>9s}"
     )
-    kinds = overall["errors_by_kind"]
-    if kinds:
-        rows.append("errors: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+    for kind, count in overall["errors_by_kind"].items():
+        first = next(r["error"]["message"] for r in results["items"] if _kind(r) == kind)
+        rows.append(f"errors {kind}: {count}, the first: {first[:160]}")
     return "\n".join(rows)
+
+
+def _kind(item: dict) -> str | None:
+    return item["error"]["kind"] if item["error"] else None
 
 
 def stem(results: dict) -> str:

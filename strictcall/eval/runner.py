@@ -40,7 +40,7 @@ class Settings:
 
 
 @dataclass
-class _Reply:
+class Reply:
     calls: list[tuple[str, str]]  # (name as sent, arguments text)
     content: str | None
     finish_reason: str | None
@@ -75,7 +75,7 @@ def _error_kind(exc: Exception) -> str:
     return type(exc).__name__
 
 
-async def _ask(client: Any, item: Item, tools: list[dict], settings: Settings) -> _Reply:
+async def _ask(client: Any, item: Item, tools: list[dict], settings: Settings) -> Reply:
     body: dict[str, Any] = {
         "model": settings.model,
         "messages": item.messages,
@@ -92,12 +92,12 @@ async def _ask(client: Any, item: Item, tools: list[dict], settings: Settings) -
         response = await client.chat.completions.create(**body)
         message = response.choices[0].message
         calls = [(c.function.name, c.function.arguments) for c in message.tool_calls or []]
-        return _Reply(
+        return Reply(
             calls, message.content, response.choices[0].finish_reason, time.monotonic() - start
         )
     except Exception as exc:  # every failure is scored, whatever raised it
         message = str(exc)[:500]
-        return _Reply(
+        return Reply(
             [], None, None, time.monotonic() - start, {"kind": _error_kind(exc), "message": message}
         )
 
@@ -115,7 +115,7 @@ def _validity(arguments: Any, schema: dict | None) -> str:
     return "" if error is None else f"schema: {error.message[:200]}"
 
 
-def score(item: Item, reply: _Reply, tools: list[dict], names: ToolNames) -> dict:
+def score(item: Item, reply: Reply, tools: list[dict], names: ToolNames) -> dict:
     """One item's result: the verdict, every call with its validity, and the error if any."""
     schemas = {t["function"]["name"]: t["function"]["parameters"] for t in tools}
     calls: list[Call] = []
