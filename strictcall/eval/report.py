@@ -91,3 +91,24 @@ def plot(runs: Sequence[tuple[str, dict]], path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def markdown(runs: Sequence[tuple[str, dict]]) -> str:
+    """One markdown table comparing runs: per category, accuracy and (schema-valid calls)."""
+    categories = list(dict.fromkeys(c for _, r in runs for c in r["categories"]))
+    lines = [
+        "| category | " + " | ".join(label for label, _ in runs) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
+
+    def cell(s: dict | None) -> str:
+        if not s:
+            return "-"
+        errors = f", {s['errors']} err" if s["errors"] else ""
+        return f"{_percent(s['accuracy'])} ({_percent(s['validity'])} valid{errors})"
+
+    for c in [*categories, "overall"]:
+        stats = [r["overall"] if c == "overall" else r["categories"].get(c) for _, r in runs]
+        n = next((s["n"] for s in stats if s), 0)
+        lines.append(f"| {c} (n={n}) | " + " | ".join(cell(s) for s in stats) + " |")
+    return "\n".join(lines)

@@ -102,3 +102,20 @@ def test_timeouts_and_refused_connections_are_counted_as_errors(silent_server):
     results = run_bfcl(nobody, "m", categories=["parallel"], limit=3, progress=False)
     assert results["categories"]["parallel"]["errors_by_kind"] == {"connection": 3}
     assert len(results["items"]) == 3
+
+
+def test_markdown_compares_runs_category_by_category():
+    from strictcall.eval.report import markdown, table
+
+    good = [_scored([("calculate_triangle_area", '{"base": 10, "height": 5}')])]
+    bad = [_scored([("calculate_triangle_area", "{")])]
+
+    def run(items):
+        return {"categories": {"simple_python": summarize(items)}, "overall": summarize(items)}
+
+    text = markdown([("on", run(good)), ("off", run(bad))])
+    assert "| category | on | off |" in text
+    assert "| simple_python (n=1) | 100.0% (100.0% valid) | 0.0% (0.0% valid, 1 err) |" in text
+    results = {**run(bad), "items": bad}
+    results["overall"]["mean_category_accuracy"] = 0.0
+    assert "errors invalid_json: 1" in table(results)
