@@ -6,34 +6,28 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from pathlib import Path
 
-import pytest
-
+from strictcall.eval.report import stem
 from strictcall.eval.runner import run_bfcl
-from tests.conftest import Server, tiny_model
 
 CATEGORIES = ["simple_python", "parallel", "live_multiple"]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    s = Server(tiny_model(), "--served-model-name", "tiny")
-    yield s
-    s.stop()
-
-
-def test_eval_bfcl_writes_table_json_and_png_and_every_call_is_valid(server, tmp_path):
+def test_eval_bfcl_writes_table_json_and_png_and_every_call_is_valid(server, client, tmp_path):
+    model = client.models.list().data[0].id  # the session's server: the tiny demo model
     out = tmp_path / "results"
     cmd = [sys.executable, "-m", "strictcall", "eval", "bfcl", "--base-url", server.url + "/v1"]
-    cmd += ["--model", "tiny", "--limit", "2", "--tool-choice", "required", "--output", str(out)]
+    cmd += ["--model", model, "--limit", "2", "--tool-choice", "required", "--output", str(out)]
     cmd += ["--categories", *CATEGORIES]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     assert "overall" in done.stdout and "live_multiple" in done.stdout
     assert "6/6" in done.stderr  # the progress bar reached the end
-    results = json.loads((out / "bfcl-tiny-required.json").read_text())
-    assert (out / "bfcl-tiny-required.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    name = f"bfcl-{Path(model).name}-required"
+    results = json.loads((out / f"{name}.json").read_text())
+    assert stem(results) == name
+    assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     assert list(results["categories"]) == CATEGORIES
     assert len(results["items"]) == results["overall"]["n"] == 6
