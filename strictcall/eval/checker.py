@@ -174,7 +174,7 @@ def _check_value(param: str, value: Any, schema: dict, accepted: list) -> Verdic
     return _RIGHT if ok else Verdict(False, f"{param!r}: {value!r} is not one of {accepted!r}")
 
 
-def _items_typed(value: list, item_type: type, accepted: list) -> bool:
+def _items_typed(value: Any, item_type: type, accepted: list) -> bool:
     """BFCL's one-level item check: every item has the item type (or the type the answer's
     items are written in), for at least one accepted list; a non-list answer (`""`) passes."""
     for answer in accepted:
@@ -204,7 +204,7 @@ def _alternatives(values: Any) -> list:
     return values if isinstance(values, list) else [values]
 
 
-def _dicts(value: list, answer: list) -> bool:
+def _dicts(value: Any, answer: list) -> bool:
     """A list of dicts against one accepted list: same length, each dict key by key."""
     return len(value) == len(answer) and all(
         isinstance(a, dict) and _each_key(v, a) for v, a in zip(value, answer, strict=True)
