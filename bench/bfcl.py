@@ -2,7 +2,8 @@
 
 BFCL writes schemas in its own dialect (`dict`, `float`, `tuple`, `any`, Java type names). The
 leaderboard maps them to JSON Schema before sending them as OpenAI tools; `to_json_schema` does
-the same, so the benchmarks see what a client replaying BFCL would send.
+the same (`strictcall.eval.dialect`, shared with `strictcall eval bfcl`), so the benchmarks
+see what a client replaying BFCL would send.
 
 `python -m bench.bfcl /work/shared/bfcl` regenerates bench/data/bfcl_tools.json from the full
 data set; the benchmarks only read that file, so they run without /work/shared.
@@ -13,76 +14,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from strictcall.api.plan import TOOL_NAME
+from strictcall.eval.dialect import to_openai_tool
 from strictcall.grammar.schema import SchemaError, check_schema
 
 DATA = Path(__file__).resolve().parent / "data" / "bfcl_tools.json"
-
-# The leaderboard's own mapping (GORILLA_TO_OPENAPI); anything else becomes "string".
-_TYPES = {
-    "integer": "integer",
-    "number": "number",
-    "float": "number",
-    "string": "string",
-    "boolean": "boolean",
-    "bool": "boolean",
-    "array": "array",
-    "list": "array",
-    "dict": "object",
-    "object": "object",
-    "tuple": "array",
-    "any": "string",
-    "byte": "integer",
-    "short": "integer",
-    "long": "integer",
-    "double": "number",
-    "char": "string",
-    "ArrayList": "array",
-    "Array": "array",
-    "HashMap": "object",
-    "Hashtable": "object",
-    "Queue": "array",
-    "Stack": "array",
-    "Any": "string",
-    "String": "string",
-    "Bigint": "integer",
-}
-_NOT_JSON_SCHEMA = ("optional",)  # BFCL annotations that are not JSON Schema keywords
 
 # Where the shipped subset comes from: round-robin over these, first come first taken.
 _SOURCES = ("simple_python", "multiple", "parallel_multiple", "live_simple", "live_multiple")
 _TOOLS = 100
 _PROMPTS = 8
-
-
-def to_json_schema(schema: Any) -> Any:
-    """A BFCL parameter schema in JSON Schema, as the leaderboard converts it."""
-    if isinstance(schema, list):
-        return [to_json_schema(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {}
-    for key, value in schema.items():
-        if key in _NOT_JSON_SCHEMA:
-            continue
-        if key == "type" and isinstance(value, str):
-            out[key] = _TYPES.get(value, "string")
-        elif key == "properties" and isinstance(value, dict):
-            out[key] = {name: to_json_schema(sub) for name, sub in value.items()}
-        elif key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf"):
-            out[key] = to_json_schema(value)
-        else:
-            out[key] = value
-    return out
-
-
-def to_openai_tool(function: dict) -> dict:
-    """One BFCL function as an OpenAI `tools` entry."""
-    fn = {"name": function["name"], "description": function.get("description", "")}
-    fn["parameters"] = to_json_schema(function.get("parameters") or {"type": "dict"})
-    return {"type": "function", "function": fn}
 
 
 def load() -> dict:
@@ -144,7 +86,7 @@ def extract(source: Path) -> dict:
     ]
     return {
         "source": "gorilla berkeley-function-call-leaderboard v4 data (Apache-2.0)",
-        "note": "BFCL dialect, as published; bench.bfcl.to_json_schema converts it",
+        "note": "BFCL dialect, as published; strictcall.eval.dialect.to_json_schema converts it",
         "tools": list(picked.values()),
         "prompts": prompts,
     }

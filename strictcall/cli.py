@@ -8,6 +8,7 @@ import os
 import sys
 
 from strictcall import __version__
+from strictcall.eval import cli as eval_cli
 
 
 def _serve_parser(sub: argparse._SubParsersAction) -> None:
@@ -171,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     pull.add_argument("--list", action="store_true", help="list the packaged models")
     formats = sub.add_parser("formats", help="list the tool-call formats and shipped templates")
     formats.add_argument("--tool-parser-plugin", action="append", default=[], metavar="FILE.py")
+    eval_cli.add_parser(sub)
     args = parser.parse_args(argv)
+
+    if args.command == "eval":
+        return eval_cli.main(args)
 
     if args.command == "formats":
         from strictcall.chat.shipped import shipped_templates
