@@ -48,6 +48,11 @@ test: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) -m bench
 
+# BFCL on the real default model, grammar on vs off, auto and required: bench/results/accuracy-*
+EVAL_LIMIT ?= 4
+eval: $(VENV)/.dev
+	$(PY) -m bench.accuracy --limit $(EVAL_LIMIT)
+
 # minutes of mixed load, bad input, hang-ups and faults: bench/results/soak.{json,png}
 soak: $(VENV)/.dev
 	PYTHONPATH=. $(PY) bench/soak.py --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)

@@ -36,7 +36,9 @@ def free_port() -> int:
 class Server:
     """`strictcall serve` in a subprocess, as a user runs it."""
 
-    def __init__(self, model: Path, *args: str, env: dict[str, str] | None = None):
+    def __init__(
+        self, model: Path, *args: str, env: dict[str, str] | None = None, cwd: str | None = None
+    ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.model = str(model)
@@ -56,7 +58,7 @@ class Server:
         ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc = subprocess.Popen(
-            cmd, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env
+            cmd, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=cwd
         )
         self._wait()
 
