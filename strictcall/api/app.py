@@ -86,6 +86,8 @@ def create_app(state: AppState) -> FastAPI:
                     "root": state.model_names[-1],
                     "max_model_len": state.engine.max_model_len,
                     "tool_format": fmt,
+                    # "off" (--constrain off): calls are parsed, not guaranteed
+                    "constrain": "on" if state.config.constrain else "off",
                 }
             ],
         }

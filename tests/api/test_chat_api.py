@@ -11,6 +11,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from tests.api.toolsets import TOOLS
+from tests.conftest import Server
 
 MSG = [{"role": "user", "content": "Tell me something."}]
 
@@ -228,3 +229,29 @@ def test_stream_usage_options(server, client):
     plain = list(create(client, server, seed=9, stream=True))
     assert all(c.usage is None for c in plain)
     assert plain[-1].choices[0].finish_reason in ("stop", "length")
+
+
+def test_constrain_off_parses_without_the_grammar(demo_model) -> None:
+    """--constrain off: the same model answers unconstrained; calls are only parsed. A random
+    model then breaks what the grammar guarantees (a call under `required`, valid arguments)."""
+    server = Server(demo_model, "--constrain", "off")
+    try:
+        client = server.client()
+        model = client.models.list().data[0]
+        assert model.model_extra["constrain"] == "off"
+        answers = [
+            client.chat.completions.create(
+                model=model.id,
+                messages=[{"role": "user", "content": "call a tool"}],
+                tools=TOOLS,
+                tool_choice="required",
+                max_tokens=24,
+                seed=seed,
+            ).choices[0]
+            for seed in range(6)
+        ]
+    finally:
+        server.stop()
+    # without the grammar, a random model almost never writes a call
+    assert sum(1 for a in answers if not a.message.tool_calls) >= 5
+    assert all(a.finish_reason in ("stop", "length") for a in answers)
