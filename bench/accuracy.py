@@ -45,16 +45,22 @@ def _serve(model: Path, constrain: str, server_path: str | None) -> Server:
     return Server(model.resolve(), *args, env=env, cwd=cwd)
 
 
-def run(limit: int, label: str, server_path: str | None, concurrency: int) -> dict:
+def run(
+    limit: int,
+    label: str,
+    server_path: str | None,
+    concurrency: int,
+    constrain: tuple[str, ...] = ("on", "off"),
+) -> dict:
     model = pull(DEFAULT_MODEL, common.ROOT.parent / ".cache" / "models")
     runs: list[tuple[str, dict]] = []
     started = time.monotonic()
-    for constrain in ("on", "off"):
-        server = _serve(model, constrain, server_path)
+    for grammar in constrain:
+        server = _serve(model, grammar, server_path)
         try:
             for choice in ("auto", "required"):
                 cats = [c for c in CATEGORIES if choice == "auto" or c not in IRRELEVANCE]
-                common.log(f"grammar {constrain}, tool_choice {choice}: {len(cats)} categories")
+                common.log(f"grammar {grammar}, tool_choice {choice}: {len(cats)} categories")
                 results = run_bfcl(
                     server.url + "/v1",
                     DEFAULT_MODEL,
@@ -64,7 +70,7 @@ def run(limit: int, label: str, server_path: str | None, concurrency: int) -> di
                     concurrency=concurrency,
                     max_tokens=256,
                 )
-                runs.append((f"grammar {constrain}, {choice}", results))
+                runs.append((f"grammar {grammar}, {choice}", results))
         finally:
             server.stop()
     data = {
@@ -89,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--label", default="after", help="names the result files")
     p.add_argument("--server-path", help="serve from this checkout of strictcall")
     p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--constrain", default="on,off", help="grammar settings to run (on,off)")
     args = p.parse_args(argv)
-    run(args.limit, args.label, args.server_path, args.concurrency)
+    constrain = tuple(c for c in args.constrain.split(",") if c)
+    run(args.limit, args.label, args.server_path, args.concurrency, constrain)
     return 0
 
 
