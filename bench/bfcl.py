@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from strictcall.api.plan import TOOL_NAME
+from strictcall.formats.constraint import TOOL_NAME
 from strictcall.grammar.schema import SchemaError, check_schema
 
 DATA = Path(__file__).resolve().parent / "data" / "bfcl_tools.json"

@@ -39,7 +39,7 @@ REPEATS = 5
 
 
 def tool_specs(tools: list[dict]) -> tuple[ToolSpec, ...]:
-    """What plan._check_tools does with a request's tools."""
+    """What the pipeline (api/pipeline/checks.py) does with a request's tools."""
     specs = []
     for tool in tools:
         fn = tool["function"]

@@ -247,7 +247,7 @@ def serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level.lower(),
-        timeout_graceful_shutdown=max(args.shutdown_timeout, 0.0),  # type: ignore[arg-type]
+        timeout_graceful_shutdown=max(args.shutdown_timeout, 0.0),
     )
     return 0
 

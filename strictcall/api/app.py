@@ -52,9 +52,10 @@ def create_app(state: AppState) -> FastAPI:
 
     app = FastAPI(title="strictcall", version=__version__, lifespan=lifespan)
     app.state.strictcall = state
-    app.add_exception_handler(RequestValidationError, validation_handler)
-    app.add_exception_handler(APIError, api_error_handler)
-    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    # Starlette types a handler as taking any Exception; each of these takes its own kind
+    app.add_exception_handler(RequestValidationError, validation_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(APIError, api_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected_handler)
     # added last is outermost: metrics, then auth, then the body limit
     app.add_middleware(BodyLimitMiddleware, limit=state.config.max_request_bytes)

@@ -67,8 +67,8 @@ def _loc_to_param(loc: tuple[Any, ...]) -> str:
 async def validation_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": ""}
-    param = _loc_to_param(tuple(first.get("loc", ())))
-    kind = first.get("type", "")
+    param: str | None = _loc_to_param(tuple(first.get("loc", ())))
+    kind = str(first.get("type", ""))
     if kind == "extra_forbidden":
         message = f"Unrecognized request argument supplied: {param}"
     elif kind == "json_invalid":

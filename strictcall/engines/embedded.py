@@ -325,7 +325,10 @@ class EmbeddedEngine:
         bitmask = np.full((len(rows), words), -1, dtype=np.int32)
         self.executor.unsafe_compute_mask_ptr(jobs, bitmask.ctypes.data, words * 4, len(rows))
         # emptiness read off the packed words: 32x less work than scanning the float row
-        return _Masks(bitmask_to_bool(bitmask, self.vocab), bitmask.any(axis=1).tolist())
+        return _Masks(
+            bitmask_to_bool(bitmask, self.vocab),
+            bitmask.any(axis=1).tolist(),  # type: ignore[arg-type]
+        )
 
     def _choose(self, seq: _Sequence, row: torch.Tensor, masks: _Masks | None, i: int) -> int:
         """Draw the next token; under a grammar it is also consumed by the matcher."""

@@ -160,7 +160,7 @@ def _check_cached(text: str) -> tuple[str, str, str] | None:
 
 
 @functools.cache
-def _meta_validator(cls: type) -> Any:
+def _meta_validator(cls: Any) -> Any:
     """One metaschema validator per draft (building one costs more than using it)."""
     return cls(cls.META_SCHEMA)
 
