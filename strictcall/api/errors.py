@@ -89,16 +89,34 @@ async def api_error_handler(_request: Request, exc: APIError) -> JSONResponse:
     return error_response(exc)
 
 
-async def http_error_handler(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
     message = str(exc.detail) if exc.detail else "error"
+    if exc.status_code == 404 and message == "Not Found":  # no route: say which exist
+        message = f"No route {request.method} {request.url.path}; this server serves " + ", ".join(
+            _routes(request)
+        )
     if exc.status_code == 405:
-        message = "Method not allowed for this endpoint."
+        message = (
+            f"Method {request.method} not allowed for {request.url.path}; this server serves "
+            + ", ".join(_routes(request))
+        )
     return ErrorResponse(
         error_body(message, kind),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
     )
+
+
+def _routes(request: Request) -> list[str]:
+    """'GET /v1/models', ... for every route of the app (the docs pages left out)."""
+    out = []
+    for route in request.app.routes:
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if not path or not methods or path.startswith(("/docs", "/redoc", "/openapi")):
+            continue
+        out += [f"{m} {path}" for m in sorted(methods - {"HEAD"})]
+    return out
 
 
 async def unexpected_handler(_request: Request, exc: Exception) -> JSONResponse:

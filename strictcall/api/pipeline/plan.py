@@ -38,10 +38,11 @@ class Plan:
     grammar_s: float = 0.0  # time spent writing the grammar (the engine then compiles it)
     started: float = 0.0  # time.monotonic() when the request arrived
     content_rule: bool = False  # a response format governs the answer text
+    raw: bool = False  # a raw prompt (Completions): the output is all text
 
     def parser(self) -> DeltaParser:
         fmt = self.state.fmt
-        if fmt is None:
+        if fmt is None or self.raw:
             return StreamParser(None, None, in_reasoning=False, new_id=openai_call_id)
         # no tools were offered (or none may be called): nothing is read as a call
         return fmt.stream(
@@ -75,6 +76,8 @@ def plan_request(req: PipelineRequest, state: AppState) -> Plan:
         effort = state.config.reasoning_effort  # the server's default
     if effort is not None:
         kwargs["reasoning_effort"] = effort
+    if req.prompt is not None:
+        return _raw_plan(req, state, stop, sampling, content)
     if tools and state.fmt is None:
         raise APIError(
             "This server could not tell which tool-call format the model uses, so it cannot "
@@ -127,6 +130,57 @@ def plan_request(req: PipelineRequest, state: AppState) -> Plan:
     elif content is not None:
         grammar = f"start: answer\nanswer: {content}\n"
 
+    return _plan(req, state, prompt, tools, mode, stop, sampling, grammar, content is not None, t0)
+
+
+def _raw_plan(
+    req: PipelineRequest,
+    state: AppState,
+    stop: list[str],
+    sampling: SamplingParams,
+    content: str | None,
+) -> Plan:
+    """A prompt the client wrote itself: tokenized (text) or checked (ids), never templated."""
+    param = req.params.prompt
+    if req.tools:
+        raise APIError("tools need messages, not a raw prompt", param=req.params.tools)
+    if isinstance(req.prompt, str):
+        # as vLLM: the tokenizer adds its special tokens (a BOS) to a completion prompt
+        ids = list(state.tokenizer.hf.encode(req.prompt, add_special_tokens=True))
+        text = req.prompt
+    else:
+        ids = list(req.prompt or [])
+        vocab = state.engine.vocab
+        bad = next((i for i, t in enumerate(ids) if not 0 <= t < vocab), None)
+        if bad is not None:
+            raise APIError(
+                f"{param}[{bad}] = {ids[bad]} is not a token id (0 <= id < {vocab})",
+                param=f"{param}[{bad}]",
+            )
+        text = state.tokenizer.hf.decode(ids)
+    if not ids:
+        raise APIError("the prompt is empty", param=param)
+    prompt = Prompt(text, ids, in_reasoning=False)
+    sampling = _fit_context(sampling, state, len(ids), req)
+    t0 = time.perf_counter()
+    grammar = f"start: answer\nanswer: {content}\n" if content is not None else None
+    plan = _plan(req, state, prompt, (), "none", stop, sampling, grammar, content is not None, t0)
+    plan.raw = True
+    return plan
+
+
+def _plan(
+    req: PipelineRequest,
+    state: AppState,
+    prompt: Prompt,
+    tools: tuple[ToolSpec, ...],
+    mode: Mode,
+    stop: list[str],
+    sampling: SamplingParams,
+    grammar: str | None,
+    content: bool,
+    t0: float,
+) -> Plan:
     request_id = f"{req.id_prefix}-{uuid.uuid4().hex}"
     hidden = state.hidden_token_ids if req.sampling.skip_special_tokens else frozenset()
     generation = GenerationRequest(request_id, prompt.ids, sampling, grammar, hidden)
@@ -146,7 +200,7 @@ def plan_request(req: PipelineRequest, state: AppState) -> Plan:
         else params.response_format,
         params=params,
         grammar_s=time.perf_counter() - t0 if grammar is not None else 0.0,
-        content_rule=content is not None,
+        content_rule=content,
     )
 
 
@@ -167,7 +221,7 @@ def _fit_context(
         raise APIError(
             f"This model's maximum context length is {limit} tokens. However, your messages "
             f"resulted in {prompt_len} tokens. Please reduce the length of the messages.",
-            param=req.params.messages,
+            param=req.params.prompt if req.prompt is not None else req.params.messages,
             code="context_length_exceeded",
         )
     room = limit - prompt_len

@@ -46,6 +46,7 @@ class Params:
     reasoning_effort: str = "reasoning_effort"
     template_kwargs: str = "chat_template_kwargs"
     max_tokens: str = "max_tokens"
+    prompt: str = "prompt"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class PipelineRequest:
         the template shows (chat shape), which may be more than may be called now.
     tool_choice: auto | none | required | named (then `named`); None: auto with tools, else none.
     response_format: chat's `response_format` shape; structured_outputs: vLLM's extra.
+    prompt: a raw prompt (Completions: text, or token ids) instead of messages: no chat
+        template, no tools, and the output is all text (nothing is read as a call or reasoning).
     body: the client's body as JSON values, scanned for text no tokenizer can take.
     """
 
@@ -102,6 +105,7 @@ class PipelineRequest:
     reasoning_effort: str | None = None
     template_kwargs: dict[str, Any] = field(default_factory=dict)
     sampling: Sampling = field(default_factory=Sampling)
+    prompt: str | list[int] | None = None
     body: Any = None
     id_prefix: str = "chatcmpl"
     params: Params = field(default_factory=Params)
