@@ -101,6 +101,12 @@ def _refuse_unsupported(req: ChatCompletionRequest) -> None:
         raise APIError("only the text modality is supported", param="modalities")
     if req.store:
         raise APIError("stored chat completions are not supported (store=true)", param="store")
+    if req.verbosity not in (None, "medium"):
+        raise APIError(
+            "verbosity is not supported: this server cannot make a model terser or wordier "
+            "(leave it unset or 'medium'; bound the length with max_completion_tokens)",
+            param="verbosity",
+        )
     if req.service_tier not in (None, "auto", "default"):
         raise APIError(f"service_tier {req.service_tier!r} is not supported", param="service_tier")
     if req.stream_options is not None and not req.stream:
