@@ -92,6 +92,14 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         help="on SIGTERM, seconds to let in-flight requests finish before cutting them off",
     )
     p.add_argument(
+        "--timeout-keep-alive",
+        type=int,
+        default=75,
+        help="seconds an idle keep-alive connection stays open; longer than the clients' own "
+        "pool expiry (httpx, so the OpenAI SDK: 5 s), or a request sent on a connection the "
+        "server is closing is lost",
+    )
+    p.add_argument(
         "--exclude-tools-when-tool-choice-none",
         action="store_true",
         help="do not render tools into the prompt when tool_choice is 'none'",
@@ -281,6 +289,7 @@ def serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=(args.uvicorn_log_level or args.log_level).lower(),
         access_log=not args.disable_uvicorn_access_log,
+        timeout_keep_alive=args.timeout_keep_alive,
         timeout_graceful_shutdown=max(args.shutdown_timeout, 0.0),
     )
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 
 import openai
 import pytest
@@ -202,3 +203,19 @@ def test_completion_logprobs_come_in_the_legacy_shape(client, server):
     lp = r.choices[0].logprobs
     assert lp is not None and lp.tokens and len(lp.tokens) == len(lp.token_logprobs or [])
     assert all(len(top) <= 2 + 1 for top in lp.top_logprobs or [])
+
+
+def test_an_idle_connection_outlives_the_sdks_pool_expiry(server):
+    """httpx (so the OpenAI SDK) reuses a pooled connection idle for up to 5 s. A server that
+    closed idle connections at 5 s (uvicorn's default) raced it: under load a request sent on
+    a connection being closed was lost ("server disconnected"), which took a module fixture of
+    200 requests, and 20 tests with it, down."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        for wait in (6, 0):
+            conn.request("GET", "/health")  # the second on the connection left idle for 6 s
+            response = conn.getresponse()
+            assert response.status == 200 and response.read()
+            time.sleep(wait)
+    finally:
+        conn.close()

@@ -131,9 +131,23 @@ def _run_mode(server, bias, mode):
     return asyncio.run(main())
 
 
+class _Runs:
+    """Each mode's generations, run when a test first asks for that mode: a failure there
+    fails that mode's tests only, not every test of the module."""
+
+    def __init__(self, server, bias):
+        self.server, self.bias = server, bias
+        self.done: dict[str, tuple] = {}
+
+    def __getitem__(self, mode: str) -> tuple:
+        if mode not in self.done:
+            self.done[mode] = _run_mode(self.server, self.bias, mode)
+        return self.done[mode]
+
+
 @pytest.fixture(scope="module")
 def runs(server, bias):
-    return {mode: _run_mode(server, bias, mode) for mode in MODES}
+    return _Runs(server, bias)
 
 
 @pytest.mark.parametrize("mode", list(MODES))
