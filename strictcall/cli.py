@@ -263,6 +263,7 @@ def serve(args: argparse.Namespace) -> int:
         max_request_bytes=args.max_request_bytes,
         max_tools=args.max_tools,
         max_messages=args.max_messages,
+        api_docs=not args.disable_fastapi_docs,
     )
     try:
         tools = _tool_hub(args)

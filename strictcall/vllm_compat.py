@@ -76,7 +76,7 @@ FLAGS: tuple[CompatFlag, ...] = (
         "accepted",
         "there is no prefix cache, so cached prompt tokens are always 0",
     ),
-    CompatFlag("--disable-fastapi-docs", "accepted", "the API docs pages are not served anyway"),
+    CompatFlag("--disable-fastapi-docs", "honoured", "no /docs, /redoc or /openapi.json pages"),
     CompatFlag(
         "--return-tokens-as-token-ids",
         "refused",

@@ -53,7 +53,15 @@ def create_app(state: AppState) -> FastAPI:
             ticker.cancel()
             state.engine.shutdown()
 
-    app = FastAPI(title="strictcall", version=__version__, lifespan=lifespan)
+    docs = state.config.api_docs
+    app = FastAPI(
+        title="strictcall",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.strictcall = state
     # Starlette types a handler as taking any Exception; each of these takes its own kind
     app.add_exception_handler(RequestValidationError, validation_handler)  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ class ServerConfig:
     max_request_bytes: int = 4 * 1024 * 1024
     max_tools: int = 512
     max_messages: int = 4096
+    api_docs: bool = True  # /docs, /redoc and /openapi.json (off: --disable-fastapi-docs)
 
 
 @dataclass

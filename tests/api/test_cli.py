@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 
 import openai
 import pytest
@@ -86,6 +88,7 @@ def vllm_style(demo_model):
         "--response-role",
         "assistant",
         "--trust-remote-code",
+        "--disable-fastapi-docs",
     )
     yield s
     s.stop()
@@ -101,6 +104,9 @@ def test_a_vllm_launch_command_starts_and_says_where_it_serves(vllm_style):
     line = lines[0]
     assert f"http://127.0.0.1:{vllm_style.port}/v1" in line and "'tiny'" in line
     assert "format hermes" in line and "context 8192 tokens" in line and "engine embedded" in line
+    with pytest.raises(urllib.error.HTTPError) as info:  # --disable-fastapi-docs
+        urllib.request.urlopen(vllm_style.url + "/openapi.json", timeout=30)
+    assert info.value.code == 404
 
 
 def test_each_server_keeps_its_own_responses(vllm_style, server):
