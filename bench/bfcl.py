@@ -15,8 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from strictcall.api.plan import TOOL_NAME
 from strictcall.eval.dialect import to_openai_tool
+from strictcall.formats.constraint import TOOL_NAME
 from strictcall.grammar.schema import SchemaError, check_schema
 
 DATA = Path(__file__).resolve().parent / "data" / "bfcl_tools.json"

@@ -118,6 +118,19 @@ def write(name: str, data: dict[str, Any], figure: Any | None = None) -> Path:
     return path
 
 
+def panels(n: int, width: float, height: float, columns: int = 3) -> tuple[Any, list[Any]]:
+    """A figure of `n` panels in rows of at most `columns` (one long row is unreadable at
+    page width); spare cells of the last row are hidden."""
+    plt = pyplot()
+    cols = max(1, min(n, columns))
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
 def pyplot():
     """matplotlib with the file-only backend (no display needed)."""
     import matplotlib

@@ -39,7 +39,7 @@ REPEATS = 5
 
 
 def tool_specs(tools: list[dict]) -> tuple[ToolSpec, ...]:
-    """What plan._check_tools does with a request's tools."""
+    """What the pipeline (api/pipeline/checks.py) does with a request's tools."""
     specs = []
     for tool in tools:
         fn = tool["function"]
@@ -189,34 +189,43 @@ def run() -> dict[str, Any]:
 
 
 def _plot(rows: list[dict[str, Any]]):
+    """The largest vocabulary, tool_choice required (the README's table): one line and one
+    bar per format, legends outside the data."""
     plt = common.pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.5))
-    groups = sorted({(r["format"], r["vocab"], r["mode"]) for r in rows}, key=str)
-    for i, (name, vocab, mode) in enumerate(groups):
-        mine = [r for r in rows if (r["format"], r["vocab"], r["mode"]) == (name, vocab, mode)]
+    vocab = max(r["vocab"] for r in rows)
+    shown = [r for r in rows if r["vocab"] == vocab and r["mode"] == "required"] or rows
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.2))
+    names = sorted({r["format"] for r in shown})
+    for i, name in enumerate(names):
+        mine = sorted((r for r in shown if r["format"] == name), key=lambda r: r["tools"])
         xs = [r["tools"] for r in mine]
-        label = f"{name}, vocab {vocab:,}, {mode}"
-        left.plot(xs, [r["first_mask_ms"] for r in mine], "-o", color=f"C{i}", label=label)
-        left.plot(xs, [r["first_mask_cpu_ms"] for r in mine], ":", color=f"C{i}")
+        color = f"C{i % 10}"
+        style = "-o" if i < 10 else "-s"
+        left.plot(xs, [r["first_mask_ms"] for r in mine], style, color=color, label=name, ms=4)
+        left.plot(xs, [r["first_mask_cpu_ms"] for r in mine], ":", color=color)
     left.set_xscale("log")
     left.set_yscale("log")
     left.set_xlabel("tools in the request")
     left.set_ylabel("ms to first mask (median; dotted: CPU time)")
-    left.set_title("Time to first mask per request", fontsize=10)
+    left.set_title(f"Time to first mask, vocab {vocab:,}, tool_choice required", fontsize=10)
     left.grid(True, which="both", alpha=0.3)
-    left.legend(fontsize=7)
-    most = max(r["tools"] for r in rows)
-    big = [r for r in rows if r["tools"] == most]
-    labels = [f"{r['format']}\n{r['vocab']:,}\n{r['mode']}" for r in big]
-    bottom = [0.0] * len(big)
+    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=6)
+    most = max(r["tools"] for r in shown)
+    # each format at its most tools (fewer than `most` where it refuses some BFCL schemas)
+    big = [max((r for r in shown if r["format"] == n), key=lambda r: r["tools"]) for n in names]
+    labels = [r["format"] + ("" if r["tools"] == most else f" ({r['tools']})") for r in big]
+    left_edge = [0.0] * len(big)
     for i, step in enumerate(("schema", "lark", "compile", "mask")):
         values = [r[f"{step}_cpu_ms"] for r in big]
-        right.bar(labels, values, bottom=bottom, color=f"C{i}", label=step)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    right.set_ylabel("CPU ms (median)")
+        right.barh(labels, values, left=left_edge, color=f"C{i}", label=step)
+        left_edge = [b + v for b, v in zip(left_edge, values, strict=True)]
+    right.invert_yaxis()
+    right.set_xlabel("CPU ms (median)")
     right.set_title(f"Where the time goes with {most} tools", fontsize=10)
-    right.tick_params(axis="x", labelsize=7)
-    right.legend(fontsize=8)
+    right.tick_params(axis="y", labelsize=8)
+    right.grid(True, axis="x", alpha=0.3)
+    right.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4)
+    fig.tight_layout()
     return fig
 
 

@@ -326,10 +326,9 @@ def run() -> dict[str, Any]:
 
 
 def _plot(rows: list[dict[str, Any]]):
-    plt = common.pyplot()
     names = sorted({r["format"] for r in rows})
-    fig, axes = plt.subplots(1, len(names), figsize=(6.5 * len(names), 4.2), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    fig, axes = common.panels(len(names), 4.6, 3.4, columns=4)
+    for ax, name in zip(axes, names, strict=True):
         for i, r in enumerate(x for x in rows if x["format"] == name):
             color = f"C{i}"
             label = f"{r['size'] // 1024} KB"
@@ -340,11 +339,16 @@ def _plot(rows: list[dict[str, Any]]):
                 ax.plot(kb, us, style, color=color, label=f"{what} {label}")
         ax.set_yscale("log")
         ax.set_xscale("log")
-        ax.set_xlabel("text before the delta (KB)")
-        ax.set_ylabel(f"µs per {DELTA_CHARS}-char delta")
-        ax.set_title(f"{name}: streaming parse cost per delta")
+        ax.set_xlabel("text before the delta (KB)", fontsize=8)
+        ax.set_ylabel(f"µs per {DELTA_CHARS}-char delta", fontsize=8)
+        ax.set_title(name, fontsize=10)
+        ax.tick_params(labelsize=7)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
+    # every panel draws the same sizes and sides: one legend for all, under the grid
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.suptitle("Streaming parse cost per delta (solid: strictcall, dashed: re-parse)")
+    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
     return fig
 
 

@@ -9,13 +9,16 @@ import sys
 
 from strictcall import __version__
 from strictcall.eval import cli as eval_cli
+from strictcall.vllm_compat import add_compat_flags, compat_problem
+
+_HELP = argparse.ArgumentDefaultsHelpFormatter  # --help shows every default
 
 
 def _serve_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="serve MODEL behind the OpenAI API")
+    p = sub.add_parser("serve", help="serve MODEL behind the OpenAI API", formatter_class=_HELP)
     p.add_argument("model", help="a local model directory or a Hugging Face repo id")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument(
         "--tool-format",
         "--tool-call-parser",
@@ -44,12 +47,22 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--served-model-name", help="the model name clients use")
     p.add_argument(
         "--api-key",
-        default=os.environ.get("STRICTCALL_API_KEY"),
-        help="require this Bearer key on /v1 (or set STRICTCALL_API_KEY)",
+        help="require this Bearer key on /v1 (or set STRICTCALL_API_KEY; never shown here)",
     )
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    p.add_argument("--max-model-len", type=int, help="context length (prompt + completion)")
+    p.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs"
+    )
+    p.add_argument(
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "float16", "bfloat16"],
+        help="weights' precision (auto: bfloat16 on a GPU, float32 on a CPU)",
+    )
+    p.add_argument(
+        "--max-model-len",
+        type=int,
+        help="context length (prompt + completion); at most the model's own (None: the model's)",
+    )
     p.add_argument("--max-num-seqs", type=int, default=16, help="sequences decoded together")
     p.add_argument("--threads", type=int, help="torch threads on CPU (default: all cores but one)")
     p.add_argument(
@@ -60,7 +73,7 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         "--max-request-bytes",
         type=int,
         default=4 * 1024 * 1024,
-        help="largest request body; larger ones get 413 (default 4 MiB)",
+        help="largest request body; larger ones get 413",
     )
     limits.add_argument("--max-tools", type=int, default=512, help="tools per request")
     limits.add_argument("--max-messages", type=int, default=4096, help="messages per request")
@@ -71,13 +84,21 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         "--max-schema-bytes",
         type=int,
         default=256 * 1024,
-        help="size of one tool schema as JSON (default 256 KiB)",
+        help="size of one tool schema as JSON",
     )
     p.add_argument(
         "--shutdown-timeout",
         type=float,
         default=30.0,
         help="on SIGTERM, seconds to let in-flight requests finish before cutting them off",
+    )
+    p.add_argument(
+        "--timeout-keep-alive",
+        type=int,
+        default=75,
+        help="seconds an idle keep-alive connection stays open; longer than the clients' own "
+        "pool expiry (httpx, so the OpenAI SDK: 5 s), or a request sent on a connection the "
+        "server is closing is lost",
     )
     p.add_argument(
         "--exclude-tools-when-tool-choice-none",
@@ -97,9 +118,14 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         "read, valid or not (as servers without the guarantee do); for measuring what the "
         "grammar changes (`strictcall eval`). Response formats stay enforced",
     )
-    p.add_argument("--trust-remote-code", action="store_true")
-    p.add_argument("--log-level", default="info")
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="run the model repository's own Python code (tokenizer or model classes)",
+    )
+    p.add_argument("--log-level", default="info", help="debug, info, warning or error")
     _tools_arguments(p)
+    add_compat_flags(p)
 
 
 def _tools_arguments(p: argparse.ArgumentParser) -> None:
@@ -115,9 +141,10 @@ def _tools_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--store",
-        default=os.environ.get("STRICTCALL_STORE") or _default_store(),
-        help="SQLite file for stored responses (previous_response_id); ':memory:' keeps them "
-        "only while the server runs",
+        default=os.environ.get("STRICTCALL_STORE") or ":memory:",
+        metavar="PATH",
+        help="where this server keeps stored responses (previous_response_id): ':memory:' "
+        "while it runs, or a SQLite file that outlives restarts (or set STRICTCALL_STORE)",
     )
     g.add_argument(
         "--max-tool-calls",
@@ -148,15 +175,8 @@ def _tools_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--python-memory-mb", type=int, default=1024, help="address space per run")
 
 
-def _default_store() -> str:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return os.path.join(base, "strictcall", "responses.sqlite3")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="strictcall", description=__doc__)
+    parser = argparse.ArgumentParser(prog="strictcall", description=__doc__, formatter_class=_HELP)
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
@@ -185,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         for plugin in args.tool_parser_plugin:
             load_plugin(plugin)
         for name in format_names():
-            print(f"{name:16s} {get_format(name).description}")
+            fmt = get_format(name)
+            aliases = f" (also: {', '.join(fmt.aliases)})" if fmt.aliases else ""
+            print(f"{name:16s} {fmt.description}{aliases}")
         print("\nshipped chat templates (--chat-template NAME): " + ", ".join(shipped_templates()))
         return 0
     if args.command == "pull":
@@ -222,6 +244,10 @@ def serve(args: argparse.Namespace) -> int:
     from strictcall.chat.shipped import read_template
     from strictcall.formats import get_format, load_plugin
 
+    problem = compat_problem(args) or _missing_model(args.model)
+    if problem is not None:
+        print(f"strictcall: {problem}", file=sys.stderr)
+        return 2
     try:  # check the flags before loading anything heavy
         for plugin in args.tool_parser_plugin:
             load_plugin(plugin)
@@ -244,23 +270,31 @@ def serve(args: argparse.Namespace) -> int:
     from strictcall.engines.embedded import EmbeddedEngine, EngineConfig
     from strictcall.grammar.schema import SchemaLimits
 
-    engine = EmbeddedEngine(
-        EngineConfig(
-            model=args.model,
-            device=args.device,
-            dtype=args.dtype,
-            max_model_len=args.max_model_len,
-            max_batch=args.max_num_seqs,
-            max_queue=args.max_queue,
-            chat_template=args.chat_template,
-            trust_remote_code=args.trust_remote_code,
-            threads=args.threads,
+    if args.seed is not None:  # --seed: what unseeded requests draw their seeds from
+        import torch
+
+        torch.manual_seed(args.seed)
+    try:
+        engine = EmbeddedEngine(
+            EngineConfig(
+                model=args.model,
+                device=args.device,
+                dtype=args.dtype,
+                max_model_len=args.max_model_len,
+                max_batch=args.max_num_seqs,
+                max_queue=args.max_queue,
+                chat_template=args.chat_template,
+                trust_remote_code=args.trust_remote_code,
+                threads=args.threads,
+            )
         )
-    )
+    except (OSError, ValueError) as exc:  # no such model, no chat template, a bad context
+        print(f"strictcall: {_first_line(exc)}", file=sys.stderr)
+        return 2
     config = ServerConfig(
         served_model_name=args.served_model_name,
         tool_format=args.tool_format,
-        api_key=args.api_key,
+        api_key=args.api_key or os.environ.get("STRICTCALL_API_KEY"),
         exclude_tools_when_tool_choice_none=args.exclude_tools_when_tool_choice_none,
         reasoning_effort=args.reasoning_effort,
         schema_limits=SchemaLimits(
@@ -270,6 +304,7 @@ def serve(args: argparse.Namespace) -> int:
         max_tools=args.max_tools,
         max_messages=args.max_messages,
         constrain=args.constrain == "on",
+        api_docs=not args.disable_fastapi_docs,
     )
     try:
         tools = _tool_hub(args)
@@ -280,6 +315,13 @@ def serve(args: argparse.Namespace) -> int:
     state.tools = tools
     state.store = ResponseStore(args.store)
     app = create_app(state)
+    fmt = state.fmt.name if state.fmt is not None else "unknown (tools refused)"
+    print(
+        f"strictcall: serving {state.served_name!r} at http://{args.host}:{args.port}/v1 "
+        f"(format {fmt}, context {engine.max_model_len} tokens, engine embedded)",
+        file=sys.stderr,
+        flush=True,
+    )
     # SIGTERM/SIGINT: uvicorn stops listening, lets in-flight requests finish for up to
     # --shutdown-timeout seconds, cancels the rest (their generations are aborted), then the
     # lifespan stops the engine.
@@ -287,10 +329,25 @@ def serve(args: argparse.Namespace) -> int:
         app,
         host=args.host,
         port=args.port,
-        log_level=args.log_level.lower(),
-        timeout_graceful_shutdown=max(args.shutdown_timeout, 0.0),  # type: ignore[arg-type]
+        log_level=(args.uvicorn_log_level or args.log_level).lower(),
+        access_log=not args.disable_uvicorn_access_log,
+        timeout_keep_alive=args.timeout_keep_alive,
+        timeout_graceful_shutdown=max(args.shutdown_timeout, 0.0),
     )
     return 0
+
+
+def _missing_model(model: str) -> str | None:
+    """One line when MODEL is written as a local path (not a hub id) that does not exist."""
+    if os.path.exists(model):
+        return None if os.path.isdir(model) else f"not a directory: {model}"
+    looks_local = model.startswith(("/", ".", "~")) or model.count("/") > 1 or os.sep != "/"
+    return f"no such directory: {model}" if looks_local else None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
 
 
 def _tool_hub(args: argparse.Namespace):

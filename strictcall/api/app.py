@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strictcall import __version__
 from strictcall.api.chat import create_chat_completion
+from strictcall.api.completions import CompletionRequest, create_completion
 from strictcall.api.errors import (
     APIError,
     api_error_handler,
@@ -25,8 +26,10 @@ from strictcall.api.errors import (
 from strictcall.api.middleware import (
     AuthMiddleware,
     BodyLimitMiddleware,
+    JsonBodyMiddleware,
     MetricsMiddleware,
 )
+from strictcall.api.pipeline import check_model
 from strictcall.api.responses import route as responses
 from strictcall.api.responses.schemas import ResponsesRequest
 from strictcall.api.schemas import ChatCompletionRequest
@@ -50,13 +53,23 @@ def create_app(state: AppState) -> FastAPI:
             ticker.cancel()
             state.engine.shutdown()
 
-    app = FastAPI(title="strictcall", version=__version__, lifespan=lifespan)
+    docs = state.config.api_docs
+    app = FastAPI(
+        title="strictcall",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.strictcall = state
-    app.add_exception_handler(RequestValidationError, validation_handler)
-    app.add_exception_handler(APIError, api_error_handler)
-    app.add_exception_handler(StarletteHTTPException, http_error_handler)
+    # Starlette types a handler as taking any Exception; each of these takes its own kind
+    app.add_exception_handler(RequestValidationError, validation_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(APIError, api_error_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error_handler)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected_handler)
-    # added last is outermost: metrics, then auth, then the body limit
+    # added last is outermost: metrics, then auth, then the body limit, then JSON bodies only
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=state.config.max_request_bytes)
     app.add_middleware(AuthMiddleware, api_key=state.config.api_key)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
@@ -72,25 +85,32 @@ def create_app(state: AppState) -> FastAPI:
             state.metrics.render(state.engine), media_type="text/plain; version=0.0.4"
         )
 
+    def model_card() -> dict:
+        return {
+            "id": state.served_name,
+            "object": "model",
+            "created": started,
+            "owned_by": "strictcall",
+            "root": state.model_names[-1],
+            "max_model_len": state.engine.max_model_len,
+            "tool_format": state.fmt.name if state.fmt is not None else None,
+            # "off" (--constrain off): calls are parsed, not guaranteed
+            "constrain": "on" if state.config.constrain else "off",
+        }
+
     @app.get("/v1/models")
     async def models() -> dict:
-        fmt = state.fmt.name if state.fmt is not None else None
-        return {
-            "object": "list",
-            "data": [
-                {
-                    "id": state.served_name,
-                    "object": "model",
-                    "created": started,
-                    "owned_by": "strictcall",
-                    "root": state.model_names[-1],
-                    "max_model_len": state.engine.max_model_len,
-                    "tool_format": fmt,
-                    # "off" (--constrain off): calls are parsed, not guaranteed
-                    "constrain": "on" if state.config.constrain else "off",
-                }
-            ],
-        }
+        return {"object": "list", "data": [model_card()]}
+
+    # a model id may hold slashes (a hub id or a path): the route takes the rest of the path
+    @app.get("/v1/models/{model_id:path}")
+    async def model(model_id: str) -> dict:
+        check_model(model_id, state)
+        return model_card()
+
+    @app.post("/v1/completions")
+    async def completions(body: CompletionRequest, request: Request):
+        return await create_completion(body, request, state)
 
     @app.post("/v1/chat/completions")
     async def chat_completions(body: ChatCompletionRequest, request: Request):

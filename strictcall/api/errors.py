@@ -67,8 +67,8 @@ def _loc_to_param(loc: tuple[Any, ...]) -> str:
 async def validation_handler(_request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": ""}
-    param = _loc_to_param(tuple(first.get("loc", ())))
-    kind = first.get("type", "")
+    param: str | None = _loc_to_param(tuple(first.get("loc", ())))
+    kind = str(first.get("type", ""))
     if kind == "extra_forbidden":
         message = f"Unrecognized request argument supplied: {param}"
     elif kind == "json_invalid":
@@ -89,16 +89,34 @@ async def api_error_handler(_request: Request, exc: APIError) -> JSONResponse:
     return error_response(exc)
 
 
-async def http_error_handler(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def http_error_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     kind = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
     message = str(exc.detail) if exc.detail else "error"
+    if exc.status_code == 404 and message == "Not Found":  # no route: say which exist
+        message = f"No route {request.method} {request.url.path}; this server serves " + ", ".join(
+            _routes(request)
+        )
     if exc.status_code == 405:
-        message = "Method not allowed for this endpoint."
+        message = (
+            f"Method {request.method} not allowed for {request.url.path}; this server serves "
+            + ", ".join(_routes(request))
+        )
     return ErrorResponse(
         error_body(message, kind),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
     )
+
+
+def _routes(request: Request) -> list[str]:
+    """'GET /v1/models', ... for every route of the app (the docs pages left out)."""
+    out = []
+    for route in request.app.routes:
+        path, methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if not path or not methods or path.startswith(("/docs", "/redoc", "/openapi")):
+            continue
+        out += [f"{m} {path}" for m in sorted(methods - {"HEAD"})]
+    return out
 
 
 async def unexpected_handler(_request: Request, exc: Exception) -> JSONResponse:

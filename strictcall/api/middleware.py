@@ -183,3 +183,29 @@ class BodyLimitMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+class JsonBodyMiddleware:
+    """A POST under /v1 must say its body is JSON: a form-encoded body (curl -d without
+    -H 'Content-Type: application/json') gets a 415 that says so, not a puzzling 422."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not _under_v1(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        given = _header(scope, b"content-type").decode("latin-1").split(";")[0].strip().lower()
+        if given == "application/json" or given.endswith("+json"):
+            await self.app(scope, receive, send)
+            return
+        message = (
+            "Request bodies must be JSON: send the header 'Content-Type: application/json' "
+            f"(got {given or 'no Content-Type'!r})."
+        )
+        response = ErrorResponse(
+            error_body(message, "invalid_request_error", None, "unsupported_media_type"),
+            status_code=415,
+        )
+        await response(scope, receive, send)

@@ -105,10 +105,16 @@ class ChatCompletionRequest(_Strict):
     structured_outputs: StructuredOutputs | None = None
     reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
     chat_template_kwargs: dict[str, Any] | None = None
+    # accepted with the meaning docs/api.md gives them (identifiers, hints this server has no
+    # use for); store=true, other service tiers and verbosity other than medium are refused
     user: str | None = None
+    safety_identifier: str | None = None
+    prompt_cache_key: str | None = None
+    prompt_cache_retention: Literal["in-memory", "24h"] | None = None
     metadata: dict[str, str] | None = None
     store: bool | None = None
     service_tier: str | None = None
+    verbosity: Literal["low", "medium", "high"] | None = None
     # vLLM's sampling extras
     ignore_eos: bool | None = None
     stop_token_ids: list[int] | None = None

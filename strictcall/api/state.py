@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from strictcall.api.metrics import Metrics
 from strictcall.chat.render import template_has_reasoning
 from strictcall.chat.tokenizer import ModelTokenizer
+from strictcall.engines.base import Engine
 from strictcall.formats import Format, get_format
 from strictcall.formats.detect import detect_format
 from strictcall.formats.syntax import Reasoning
@@ -36,12 +37,13 @@ class ServerConfig:
     # False (`--constrain off`): tool calls are parsed from unconstrained output and returned
     # as read, valid or not, as a server without the grammar would; for measuring the grammar
     constrain: bool = True
+    api_docs: bool = True  # /docs, /redoc and /openapi.json (off: --disable-fastapi-docs)
 
 
 @dataclass
 class AppState:
     config: ServerConfig
-    engine: object  # an Engine (embedded by default)
+    engine: Engine  # the embedded engine by default
     tokenizer: ModelTokenizer
     fmt: Format | None
     reasoning: Reasoning | None  # reasoning markers the model's template uses
@@ -61,7 +63,9 @@ def marker_token_ids(tokenizer: ModelTokenizer, texts: list[str]) -> set[int]:
     return {i for t, i in tokenizer.special_tokens.items() if any(t and t in x for x in texts)}
 
 
-def make_state(config: ServerConfig, engine, tokenizer: ModelTokenizer, model: str) -> AppState:
+def make_state(
+    config: ServerConfig, engine: Engine, tokenizer: ModelTokenizer, model: str
+) -> AppState:
     if config.tool_format == "auto":
         fmt = detect_format(tokenizer.chat_template, set(tokenizer.special_tokens))
         if fmt is None:

@@ -102,6 +102,7 @@ class RequestHandle:
 class Engine(Protocol):
     model_name: str
     max_model_len: int
+    vocab: int  # token ids are 0 <= id < vocab (logit_bias keys are checked against it)
 
     def submit(self, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> RequestHandle:
         """Check and enqueue; raises EngineError for bad requests, EngineOverloaded when full."""

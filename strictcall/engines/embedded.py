@@ -102,7 +102,14 @@ class EmbeddedEngine:
         ).to(self.device)
         self.model.eval()
         self.vocab = int(self.model.get_output_embeddings().weight.shape[0])
-        limit = int(getattr(self.model.config, "max_position_embeddings", 0) or 0) or 4096
+        declared = int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
+        if config.max_model_len and declared and config.max_model_len > declared:
+            # as vLLM: a context the model was not built for is refused, not silently capped
+            raise ValueError(
+                f"--max-model-len {config.max_model_len} is above this model's limit of "
+                f"{declared} tokens (max_position_embeddings in its config.json)"
+            )
+        limit = declared or 4096
         self.max_model_len = min(config.max_model_len or limit, limit)
         self.eos_ids = frozenset(self.tokenizer.eos_ids)
         self.lltok = llguidance.hf.from_tokenizer(
@@ -325,7 +332,10 @@ class EmbeddedEngine:
         bitmask = np.full((len(rows), words), -1, dtype=np.int32)
         self.executor.unsafe_compute_mask_ptr(jobs, bitmask.ctypes.data, words * 4, len(rows))
         # emptiness read off the packed words: 32x less work than scanning the float row
-        return _Masks(bitmask_to_bool(bitmask, self.vocab), bitmask.any(axis=1).tolist())
+        return _Masks(
+            bitmask_to_bool(bitmask, self.vocab),
+            bitmask.any(axis=1).tolist(),  # type: ignore[arg-type]
+        )
 
     def _choose(self, seq: _Sequence, row: torch.Tensor, masks: _Masks | None, i: int) -> int:
         """Draw the next token; under a grammar it is also consumed by the matcher."""

@@ -17,6 +17,7 @@ import re
 import secrets
 import string
 from collections.abc import Collection
+from typing import Any
 
 from strictcall.formats.base import Format
 from strictcall.formats.bodies import JsonObjectBody, NamedJsonBody
@@ -26,7 +27,7 @@ _ALNUM = string.ascii_letters + string.digits
 _MARK = "[TOOL_CALLS]"
 
 _OBJECT = JsonObjectBody(string_args=True)
-_LIST = {"separator": ", ", "section_end": "]", "body": _OBJECT}
+_LIST: dict[str, Any] = {"separator": ", ", "section_end": "]", "body": _OBJECT}
 
 V1 = CallSyntax(section_start=_MARK + "[", trigger_marker=_MARK, **_LIST)
 V2 = CallSyntax(

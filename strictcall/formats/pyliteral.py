@@ -47,7 +47,7 @@ class _Source:
             self.encoded[number] = self.lines[number - 1].encode("utf-8")
         return self.encoded[number]
 
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: ast.expr) -> str:
         first, last = node.lineno, node.end_lineno or node.lineno
         start, end = node.col_offset, node.end_col_offset
         if first == last:
@@ -88,10 +88,10 @@ def _json(node: ast.AST, source: _Source) -> str:
         return "[" + ", ".join(_json(item, source) for item in node.elts) + "]"
     if isinstance(node, ast.Dict):
         items = []
-        for key, value in zip(node.keys, node.values, strict=True):
+        for key, item in zip(node.keys, node.values, strict=True):
             if not isinstance(key, ast.Constant) or not isinstance(key.value, str):
                 raise ValueError("object keys must be strings")
-            items.append(f"{_json(key, source)}: {_json(value, source)}")
+            items.append(f"{_json(key, source)}: {_json(item, source)}")
         return "{" + ", ".join(items) + "}"
     raise ValueError(f"{type(node).__name__} is not a literal")
 
@@ -116,4 +116,4 @@ def _string(node: ast.Constant, source: _Source) -> str:
         else:
             if isinstance(value, str):
                 return value
-    return node.value
+    return str(node.value)  # a str constant (the caller checked)

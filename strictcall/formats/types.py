@@ -61,7 +61,7 @@ def assemble(deltas: list[Delta]) -> ParseResult:
     calls: dict[int, ToolCall] = {}
     for d in deltas:
         if d.withdrawn:
-            calls.pop(d.tool_call_index, None)
+            calls.pop(d.tool_call_index, None)  # type: ignore[arg-type]
             content.append(d.content or "")
             continue
         if d.content:

@@ -17,6 +17,8 @@ from typing import Any
 import jsonschema
 import llguidance
 
+from strictcall.grammar.keywords import likely_keyword
+
 # Keywords llguidance cannot enforce (it says "Unimplemented keys"). Listed here too so that the
 # error names the path, not only the keyword.
 UNSUPPORTED = frozenset(
@@ -151,6 +153,10 @@ def _check_cached(text: str) -> tuple[str, str, str] | None:
             for key in sub:
                 if key in UNSUPPORTED:
                     raise SchemaError(key, path, "this keyword cannot be enforced by the grammar")
+                if (meant := likely_keyword(key)) is not None:
+                    raise SchemaError(
+                        key, path, f"not a JSON Schema keyword; did you mean '{meant}'?"
+                    )
         _check_metaschema(schema)
         _check_numbers(schema)
         _check_compiles(text)
@@ -160,7 +166,7 @@ def _check_cached(text: str) -> tuple[str, str, str] | None:
 
 
 @functools.cache
-def _meta_validator(cls: type) -> Any:
+def _meta_validator(cls: Any) -> Any:
     """One metaschema validator per draft (building one costs more than using it)."""
     return cls(cls.META_SCHEMA)
 

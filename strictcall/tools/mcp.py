@@ -259,7 +259,8 @@ class MCPConnection:
 
 def _result_text(result: mcp_types.CallToolResult) -> str:
     parts = []
-    for block in result.content:
+    block: Any
+    for block in result.content:  # a union of content types: read by their `type`
         kind = getattr(block, "type", None)
         if kind == "text":
             parts.append(block.text)

@@ -17,7 +17,8 @@ import pytest
 from transformers import AutoTokenizer
 
 from strictcall.api.errors import APIError
-from strictcall.api.plan import _reasoning_effort
+from strictcall.api.pipeline import PipelineRequest
+from strictcall.api.pipeline.checks import reasoning_effort
 from strictcall.chat.render import template_messages
 from strictcall.formats import get_format
 from tests.api.family_harness import bias_for, reasoning_of
@@ -130,9 +131,23 @@ def _run_mode(server, bias, mode):
     return asyncio.run(main())
 
 
+class _Runs:
+    """Each mode's generations, run when a test first asks for that mode: a failure there
+    fails that mode's tests only, not every test of the module."""
+
+    def __init__(self, server, bias):
+        self.server, self.bias = server, bias
+        self.done: dict[str, tuple] = {}
+
+    def __getitem__(self, mode: str) -> tuple:
+        if mode not in self.done:
+            self.done[mode] = _run_mode(self.server, self.bias, mode)
+        return self.done[mode]
+
+
 @pytest.fixture(scope="module")
 def runs(server, bias):
-    return {mode: _run_mode(server, bias, mode) for mode in MODES}
+    return _Runs(server, bias)
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -295,15 +310,16 @@ def test_reasoning_effort_is_checked_against_the_family(server):
     ],
 )
 def test_reasoning_effort_precedence(request_effort, kwargs, expected):
-    req = SimpleNamespace(reasoning_effort=request_effort, chat_template_kwargs=kwargs)
+    req = PipelineRequest(USER, reasoning_effort=request_effort, template_kwargs=kwargs or {})
     state = SimpleNamespace(fmt=get_format("openai"), config=SimpleNamespace(reasoning_effort=None))
-    assert _reasoning_effort(req, state) == expected
+    assert reasoning_effort(req, state) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("request_effort", "expected"), [(None, "high"), ("low", "low")])
 def test_server_default_effort_reaches_the_prompt(request_effort, expected):
-    """--reasoning-effort fills in for requests that name none, for every API (make_plan)."""
-    from strictcall.api.plan import build_plan
+    """--reasoning-effort fills in for requests that name none, for every API (the pipeline)."""
+    from strictcall.api.chat.translate import to_pipeline
+    from strictcall.api.pipeline import plan_request
     from strictcall.api.schemas import ChatCompletionRequest
     from strictcall.api.state import ServerConfig, make_state
     from strictcall.chat.tokenizer import load_tokenizer
@@ -314,12 +330,12 @@ def test_server_default_effort_reaches_the_prompt(request_effort, expected):
     engine = SimpleNamespace(max_model_len=8192, vocab=len(tokenizer.hf))
     state = make_state(ServerConfig(reasoning_effort="high"), engine, tokenizer, str(model))
     req = ChatCompletionRequest(model=str(model), messages=USER, reasoning_effort=request_effort)
-    assert f"Reasoning: {expected}" in build_plan(req, state).prompt.text
+    assert f"Reasoning: {expected}" in plan_request(to_pipeline(req), state).prompt.text
 
 
 def test_an_unknown_effort_names_its_field():
-    req = SimpleNamespace(reasoning_effort=None, chat_template_kwargs={"reasoning_effort": "max"})
+    req = PipelineRequest(USER, template_kwargs={"reasoning_effort": "max"})
     state = SimpleNamespace(fmt=get_format("openai"), config=SimpleNamespace(reasoning_effort=None))
     with pytest.raises(APIError) as info:
-        _reasoning_effort(req, state)
+        reasoning_effort(req, state)  # type: ignore[arg-type]
     assert info.value.param == "chat_template_kwargs.reasoning_effort"

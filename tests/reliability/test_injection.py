@@ -12,8 +12,8 @@ import jsonschema
 import llguidance
 import pytest
 
-from strictcall.api.plan import TOOL_NAME
 from strictcall.formats import ConstraintSpec, ToolSpec, format_names, get_format
+from strictcall.formats.constraint import TOOL_NAME
 from strictcall.grammar.schema import check_schema, normalize_parameters
 from tests.reliability.hostile import (
     format_markers,

@@ -1,6 +1,6 @@
 """One generation's parser deltas as Responses output items and typed stream events.
 
-`Items` owns the output list and the event sequence; `Generation` turns the deltas of one
+`Items` owns the output list and the event sequence; `Output` turns the deltas of one
 generation into items: reasoning, a message, and one item per call, whose type says who runs
 it (function_call: the client; mcp_call, code_interpreter_call, web_search_call: the server).
 """
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from strictcall.api.chat import Step
+from strictcall.api.pipeline import Step
 from strictcall.api.responses.items import message_item, new_id, reasoning_item
 from strictcall.tools.base import ServerTool, ToolResult
 from strictcall.tools.python import code_of
@@ -108,7 +108,12 @@ class Items:
     def list_tools(
         self, label: str, tools: list[dict[str, Any]], error: str | None
     ) -> list[dict[str, Any]]:
-        item = {"id": new_id("mcpl"), "type": "mcp_list_tools", "server_label": label, "tools": []}
+        item: dict[str, Any] = {
+            "id": new_id("mcpl"),
+            "type": "mcp_list_tools",
+            "server_label": label,
+            "tools": [],
+        }
         index, added = self.add(item)
         events = [added, self.about("response.mcp_list_tools.in_progress", index)]
         item["tools"] = copy.deepcopy(tools)
@@ -119,7 +124,7 @@ class Items:
         return events
 
 
-class Generation:
+class Output:
     """Deltas of one generation -> items and events."""
 
     def __init__(self, items: Items, server_tools: dict[str, ServerTool]):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strictcall.api.errors import APIError
-from strictcall.api.plan import call_triggers, check_model, check_tool
+from strictcall.api.pipeline import Mode, Sampling, check_model, check_tool
 from strictcall.api.responses.items import input_messages, new_id
 from strictcall.api.responses.schemas import (
     CodeInterpreterTool,
@@ -22,9 +22,7 @@ from strictcall.api.responses.schemas import (
     WebSearchTool,
 )
 from strictcall.api.state import AppState
-from strictcall.engines.base import SamplingParams
 from strictcall.formats import ToolSpec
-from strictcall.grammar.response_format import FormatError, from_response_format
 from strictcall.tools.base import ServerTool
 from strictcall.tools.hub import ToolSession
 from strictcall.tools.netguard import BlockedAddress, check_url
@@ -56,13 +54,13 @@ class Turn:
     server_tools: dict[str, ServerTool] = field(default_factory=dict)
     mcp_labels: list[str] = field(default_factory=list)
     session: ToolSession | None = None
-    mode: str = "none"  # tool_choice for the first generation
+    mode: Mode = "none"  # tool_choice for the first generation
     named: str | None = None
     first_subset: set[str] | None = None  # tools the first generation may call (None: all)
     allowed: set[str] | None = None  # tools any generation may call (allowed_tools)
     parallel: bool = True
-    content: str | None = None
-    sampling: SamplingParams = field(default_factory=lambda: SamplingParams(max_tokens=0))
+    response_format: dict[str, Any] | None = None  # text.format in chat's shape
+    sampling: Sampling = field(default_factory=Sampling)
     template_kwargs: dict[str, Any] = field(default_factory=dict)
     max_tool_calls: int = 20
 
@@ -99,6 +97,8 @@ def _refuse_unsupported(req: ResponsesRequest) -> None:
         raise APIError("text.verbosity is not supported", param="text.verbosity")
     if req.service_tier not in (None, "auto", "default"):
         raise APIError(f"service_tier {req.service_tier!r} is not supported", param="service_tier")
+    if req.stream_options is not None and not req.stream:
+        raise APIError("stream_options is only allowed when stream is true", param="stream_options")
 
 
 async def prepare(req: ResponsesRequest, state: AppState) -> Turn:
@@ -134,15 +134,13 @@ async def prepare(req: ResponsesRequest, state: AppState) -> Turn:
             await turn.session.aclose()
         raise
     turn.parallel = req.parallel_tool_calls is not False
-    turn.content = _content_rule(req, call_triggers(state, bool(turn.specs)))
-    turn.sampling = SamplingParams(
-        max_tokens=0,
-        temperature=1.0 if req.temperature is None else req.temperature,
-        top_p=1.0 if req.top_p is None else req.top_p,
+    turn.response_format = _response_format(req)
+    turn.sampling = Sampling(
+        temperature=req.temperature,
+        top_p=req.top_p,
         seed=req.seed,
+        clamp_max_tokens=True,  # max_output_tokens bounds the whole response
     )
-    if req.reasoning is not None and req.reasoning.effort is not None:
-        turn.template_kwargs["reasoning_effort"] = req.reasoning.effort
     return turn
 
 
@@ -152,17 +150,13 @@ def _store(state: AppState):
     return state.store
 
 
-def _content_rule(req: ResponsesRequest, exclude: list[str]) -> str | None:
+def _response_format(req: ResponsesRequest) -> dict[str, Any] | None:
+    """text.format in chat's response_format shape (the pipeline checks it)."""
     fmt = req.text.format if req.text else None
     if fmt is None or fmt.type == "text":
         return None
     spec = {"name": fmt.name, "schema": fmt.schema_, "strict": fmt.strict}
-    try:
-        return from_response_format({"type": fmt.type, "json_schema": spec}, exclude)
-    except FormatError as exc:
-        param = exc.param.replace("response_format.json_schema", "text.format")
-        message = str(exc).replace("response_format.json_schema", "text.format")
-        raise APIError(message, param=param, code="invalid_response_format") from None
+    return {"type": fmt.type, "json_schema": spec}
 
 
 # ---- tools ---------------------------------------------------------------------------------

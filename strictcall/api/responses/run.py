@@ -2,11 +2,11 @@
 
 One async generator (`ResponseRun.events`) yields OpenAI's typed stream events; a streaming
 request sends them as they come, a non-streaming one folds them into the final response, so
-the two always agree. Each generation goes through the chat pipeline (make_plan, the engine,
-generation_steps); a function call of the client's ends the loop, a server-side call is run and
-its result becomes the next generation's input. Ends: no more calls (completed), the token
-budget (incomplete: max_output_tokens), the call budget (incomplete: max_tool_calls), an error
-(failed), the client going away (cancelled).
+the two always agree. Each generation goes through the shared pipeline (api/pipeline: every
+check, the prompt, the grammar, the engine); a function call of the client's ends the loop, a
+server-side call is run and its result becomes the next generation's input. Ends: no more
+calls (completed), the token budget (incomplete: max_output_tokens), the call budget
+(incomplete: max_tool_calls), an error (failed), the client going away (cancelled).
 """
 
 from __future__ import annotations
@@ -19,16 +19,25 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from strictcall.api.chat import Step, generation_steps, submit_plan
 from strictcall.api.errors import APIError
-from strictcall.api.plan import ChatPlan, PlanInput, make_plan
-from strictcall.api.responses.generation import Call, Generation, Items
+from strictcall.api.pipeline import Generation, Params, PipelineRequest, Step, start
+from strictcall.api.responses.generation import Call, Items, Output
 from strictcall.api.responses.prepare import Turn
 from strictcall.api.state import AppState
-from strictcall.engines.base import RequestHandle
+from strictcall.formats import ToolSpec
 from strictcall.tools.base import ToolResult
 
 log = logging.getLogger(__name__)
+
+# the Responses names of what the pipeline checks
+PARAMS = Params(
+    messages="input",
+    named_tool="tool_choice.name",
+    response_format="text.format",
+    json_schema="text.format",
+    reasoning_effort="reasoning.effort",
+    max_tokens="max_output_tokens",
+)
 
 
 def native_builtins(fmt: Any) -> frozenset[str]:
@@ -52,13 +61,15 @@ class ResponseRun:
         self.incomplete: str | None = None
         self.usage = {"input": 0, "output": 0, "reasoning": 0}
         self.conversation = [*turn.history, *turn.new_messages]  # what is stored
+        # the client's body, which the pipeline scans for text no tokenizer can take
+        self._body = turn.req.model_dump(by_alias=True, exclude_none=True)
         self.calls_done = 0
-        self._first: tuple[ChatPlan, RequestHandle] | None = None
-        self._live: ChatPlan | None = None
+        self._first: Generation | None = None
+        self._live: Generation | None = None
         self.finished = False
 
     # ---- planning ------------------------------------------------------------------------
-    def _plan_input(self, first: bool) -> PlanInput:
+    def _plan_input(self, first: bool) -> PipelineRequest:
         t = self.turn
         callable_names = set(t.specs) if t.allowed is None else set(t.allowed)
         mode, named = t.mode, t.named
@@ -86,33 +97,34 @@ class ResponseRun:
         messages = list(self.conversation)
         if t.req.instructions:
             messages.insert(0, {"role": "system", "content": t.req.instructions})
-        tools = []
+        tools: list[ToolSpec] = []
         for name, spec in t.specs.items():
             if name in callable_names:
                 server = t.server_tools.get(name)
                 if server is not None and server.namespace in native:
                     spec = dataclasses.replace(spec, native=True)
                 tools.append(spec)
-        return PlanInput(
+        req = t.req
+        return PipelineRequest(
             messages=messages,
-            sampling=dataclasses.replace(t.sampling, max_tokens=budget),
             tools=tuple(tools),
             render_tools=render if show else None,
-            mode=mode,
+            tool_choice=mode,
             named=named,
-            parallel=t.parallel,
-            content=t.content,
+            parallel_tool_calls=t.parallel,
+            response_format=t.response_format,
+            reasoning_effort=req.reasoning.effort if req.reasoning else None,
             template_kwargs=kwargs,
+            sampling=dataclasses.replace(t.sampling, max_tokens=budget or None),
+            body=self._body,
             id_prefix="resp",
-            messages_param="input",
-            clamp_to_context=True,
+            params=PARAMS,
         )
 
-    async def _generation(self, first: bool) -> tuple[ChatPlan, RequestHandle]:
-        plan = await asyncio.to_thread(make_plan, self._plan_input(first), self.state)
-        handle = await submit_plan(plan, self.state, "text.format")
-        self._live = plan
-        return plan, handle
+    async def _generation(self, first: bool) -> Generation:
+        generation = await start(self._plan_input(first), self.state)
+        self._live = generation
+        return generation
 
     async def start(self) -> None:
         """Plan and submit the first generation: its refusals are still 4xx answers."""
@@ -126,11 +138,11 @@ class ResponseRun:
             for event in self._list_tools(label):
                 yield event
         assert self._first is not None
-        plan, handle = self._first
+        generation = self._first
         while True:
-            gen = Generation(self.items, self.turn.server_tools)
+            gen = Output(self.items, self.turn.server_tools)
             last = Step()
-            async for step in generation_steps(plan, handle):
+            async for step in generation.steps():
                 for event in gen.feed(step):
                     yield event
                 last = step
@@ -157,7 +169,7 @@ class ResponseRun:
                 self.incomplete = "max_output_tokens"
                 break
             try:
-                plan, handle = await self._generation(first=False)
+                generation = await self._generation(first=False)
             except APIError as exc:
                 self.error = {"code": exc.code or "invalid_request", "message": exc.message}
                 break
@@ -178,17 +190,18 @@ class ResponseRun:
     def abort(self) -> None:
         """The client went away: stop the generation now (tools stop with the task)."""
         if self._live is not None:
-            self.state.engine.abort(self._live.request_id)
+            if not self._live.done:
+                self._live.abort("disconnected")
             self._live = None
         if not self.finished:
             self.status = "cancelled"
 
-    def _count(self, gen: Generation, last: Step) -> None:
+    def _count(self, gen: Output, last: Step) -> None:
         self.usage["input"] += last.prompt_tokens
         self.usage["output"] += last.completion_tokens
         self.usage["reasoning"] += gen.reasoning_tokens(last)
 
-    def _record(self, gen: Generation) -> None:
+    def _record(self, gen: Output) -> None:
         """The generation, as the assistant message the conversation continues from."""
         message: dict[str, Any] = {"role": "assistant", "content": gen.text}
         if gen.reasoning:
@@ -219,7 +232,9 @@ class ResponseRun:
         session = self.turn.session
         assert session is not None
         started = time.monotonic()
-        results = await asyncio.gather(*(session.call(c.tool, c.arguments) for c in run))
+        results = await asyncio.gather(
+            *(session.call(c.tool, c.arguments) for c in run if c.tool is not None)
+        )
         log.debug("%d tool calls took %.2fs", len(run), time.monotonic() - started)
         if skipped:
             self.incomplete = "max_tool_calls"
@@ -283,11 +298,11 @@ class ResponseRun:
                 "summary": None,
             },
             "store": req.store is not False,
-            "temperature": self.turn.sampling.temperature,
+            "temperature": 1.0 if req.temperature is None else req.temperature,
             "text": {"format": text_format},
             "tool_choice": req.tool_choice if req.tool_choice is not None else "auto",
             "tools": [t.model_dump(exclude_none=True) for t in req.tools or []],
-            "top_p": self.turn.sampling.top_p,
+            "top_p": 1.0 if req.top_p is None else req.top_p,
             "truncation": "disabled",
             "usage": usage,
             "user": req.user,

@@ -105,6 +105,7 @@ class ResponsesRequest(_Strict):
     user: str | None = None
     safety_identifier: str | None = None
     prompt_cache_key: str | None = None
+    prompt_cache_retention: Literal["in-memory", "24h"] | None = None
     service_tier: str | None = None
     truncation: Literal["auto", "disabled"] | None = None
     include: list[str] | None = None

@@ -1,7 +1,7 @@
 """Request-wide checks made before a request is planned: counts, text, template arguments.
 
-Each refusal is a 400 naming the field (DESIGN idea 5). The limits come from the CLI
-(`--max-tools`, `--max-messages`); the body size limit is middleware (413, before parsing).
+Each refusal is a 400 naming the field (DESIGN idea 5), for every API: the limits come from the
+CLI (`--max-tools`, `--max-messages`); the body size limit is middleware (413, before parsing).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from strictcall.api.errors import APIError
-from strictcall.api.schemas import ChatCompletionRequest
+from strictcall.api.pipeline.request import PipelineRequest
 from strictcall.api.state import ServerConfig
 
 # apply_chat_template's own arguments: chat_template_kwargs may not override them
@@ -36,27 +36,28 @@ RESERVED_TEMPLATE_KWARGS = frozenset(
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def check_request(req: ChatCompletionRequest, config: ServerConfig) -> None:
-    check_text(req.model_dump(by_alias=True, exclude_none=True))
+def check_limits(req: PipelineRequest, config: ServerConfig) -> None:
+    check_text(req.body)
+    params = req.params
     if len(req.messages) > config.max_messages:
         raise APIError(
             f"Too many messages: {len(req.messages)}; this server accepts at most "
             f"{config.max_messages} (--max-messages).",
-            param="messages",
+            param=params.messages,
             code="too_many_messages",
         )
-    if req.tools and len(req.tools) > config.max_tools:
+    if len(req.tools) > config.max_tools:
         raise APIError(
             f"Too many tools: {len(req.tools)}; this server accepts at most {config.max_tools} "
             "(--max-tools).",
-            param="tools",
+            param=params.tools,
             code="too_many_tools",
         )
-    for key in req.chat_template_kwargs or {}:
+    for key in req.template_kwargs:
         if key in RESERVED_TEMPLATE_KWARGS:
             raise APIError(
-                f"chat_template_kwargs may not set {key!r}: the server sets it",
-                param=f"chat_template_kwargs.{key}",
+                f"{params.template_kwargs} may not set {key!r}: the server sets it",
+                param=f"{params.template_kwargs}.{key}",
             )
 
 
