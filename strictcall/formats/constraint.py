@@ -78,16 +78,32 @@ class _Lark:
 class _Reserved:
     """What free text must not hold, so the parser never reads a call the grammar did not
     check: anywhere, every trigger the parser reacts to; at the start of the answer, the leads
-    of syntaxes that count only there."""
+    of syntaxes that count only there. `markers`: the family's other marker words (a call's
+    end, a reasoning marker), which free text may not spell either."""
 
     anywhere: tuple[str, ...] = ()
     leading: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
 
 
-def _reserved(syntaxes: Sequence[CallSyntax]) -> _Reserved:
+# A marker word: `<...>` without spaces (`</tool_call>`, `<|python_end|>`, `<｜tool▁sep｜>`) or
+# `[NAME]` in capitals (`[TOOL_CALLS]`, `[/THINK]`). Short punctuation (`[`, `, `) is layout.
+_MARKER_WORD = re.compile(r"<[^<>\s]+>|\[/?[A-Z][A-Z_]*\]")
+
+
+def marker_words(texts: Sequence[str]) -> tuple[str, ...]:
+    """The marker words inside `texts` (markers glued to other text are found too)."""
+    return tuple(dict.fromkeys(m for t in texts for m in _MARKER_WORD.findall(t)))
+
+
+def _reserved(syntaxes: Sequence[CallSyntax], reasoning: Reasoning | None) -> _Reserved:
     anywhere = tuple(dict.fromkeys(s.trigger for s in syntaxes if not s.at_start))
     leading = tuple(dict.fromkeys(s.lead for s in syntaxes if s.at_start))
-    return _Reserved(anywhere, leading)
+    texts = [m for s in syntaxes for m in s.markers()]
+    if reasoning is not None:
+        texts += [reasoning.start, reasoning.end]
+    markers = tuple(m for m in marker_words(texts) if m not in anywhere)
+    return _Reserved(anywhere, leading, markers)
 
 
 def build_grammar(
@@ -110,7 +126,11 @@ def build_grammar(
     if spec.mode in ("required", "named") and not use_tools:
         raise ValueError(f"tool_choice {spec.mode!r} needs tools")
 
-    reserved = _reserved([syntax, *variants]) if use_tools and syntax is not None else _Reserved()
+    reserved = (
+        _reserved([syntax, *variants], reasoning)
+        if use_tools and syntax is not None
+        else _Reserved()
+    )
     if not use_tools or spec.mode == "none":
         # the triggers stay unreachable even when spelled in ordinary tokens
         answer = g.add("answer", _content_rule(g, spec, reserved))
@@ -133,7 +153,7 @@ def build_grammar(
     if think is None:
         g.add("start", answer)
     else:
-        block = _reasoning_rule(g, think, spec, tokens)
+        block = _reasoning_rule(g, think, spec, tokens, reserved)
         g.add("start", f"{block} {answer}" if spec.in_reasoning else f"{block}? {answer}")
     return g.text()
 
@@ -141,7 +161,7 @@ def build_grammar(
 def _content_rule(g: _Lark, spec: ConstraintSpec, reserved: _Reserved) -> str:
     if spec.content is not None:
         return g.add("content", spec.content)
-    return g.add("TEXT", free_text_regex(reserved.anywhere, reserved.leading))
+    return g.add("TEXT", free_text_regex(reserved.anywhere + reserved.markers, reserved.leading))
 
 
 def _auto_answer(
@@ -164,7 +184,7 @@ def _auto_answer(
         return g.add("answer", f"{content} | {content} {part}")
     # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
     # trigger, so the lexer never has to take back text it already gave to content.
-    others = [t for t in reserved.anywhere if t not in trigger]
+    others = [t for t in reserved.anywhere + reserved.markers if t != trigger]
     head = g.add("head[lazy]", lazy_until_regex(trigger, others, reserved.leading))
     rest = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=True)
     return g.add("answer", f"{content} | {head} {rest}")
@@ -210,14 +230,16 @@ def _bodies(
 
 
 def _reasoning_rule(
-    g: _Lark, think: Reasoning, spec: ConstraintSpec, tokens: dict[str, int]
+    g: _Lark, think: Reasoning, spec: ConstraintSpec, tokens: dict[str, int], reserved: _Reserved
 ) -> str:
+    """The reasoning block: free text, which spells no marker but its own end."""
     opening = "" if spec.in_reasoning else _piece(think.start, tokens)
+    others = [m for m in (*reserved.anywhere, *reserved.markers) if m not in think.end]
     if think.end in tokens:
-        g.add("THOUGHT", free_text_regex([think.end]))
+        g.add("THOUGHT", free_text_regex([think.end, *others]))
         body = _join("THOUGHT", _piece(think.end, tokens))
     else:
-        body = g.add("thought[lazy]", lazy_until_regex(think.end))
+        body = g.add("thought[lazy]", lazy_until_regex(think.end, others))
     return g.add("reasoning", _join(opening, body))
 
 
