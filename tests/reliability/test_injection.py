@@ -391,6 +391,7 @@ def test_a_value_spelling_the_end_of_turn_is_written_in_every_format(format_serv
                 continue
             assert choice.finish_reason == "tool_calls", (name, choice)
             (call,) = choice.message.tool_calls
-            assert json.loads(call.function.arguments) == {"c": f"x{END_OF_TURN}y", "e": END_OF_TURN}
+            expected = {"c": f"x{END_OF_TURN}y", "e": END_OF_TURN}
+            assert json.loads(call.function.arguments) == expected
             complete += 1
         assert complete, f"{name}: no call completed"
