@@ -20,24 +20,47 @@ from strictcall.formats.pyliteral import literal_json
 from strictcall.formats.reading import ObjectArguments, StringReader
 from strictcall.formats.syntax import Body, BodyParser
 from strictcall.grammar.lark import text_rule
-from strictcall.grammar.xml_parameters import MARKERS, XmlParameterRules, split_value
+from strictcall.grammar.xml_parameters import MARKERS, XmlParameterRules, value_kinds
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 _PARAM_NAME = re.compile(r"[^<>\n]+")
 _RAW_STOP = re.compile(r"<")
 _JSON_STOP = re.compile(r'[<"\\]')
+_JSON_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _LAYOUT = " \t\r\n"  # whitespace JSON ignores
 PARAM_OPEN, PARAM_CLOSE, FUNCTION_CLOSE = "<parameter=", "</parameter>", "</function>"
 _LONGEST = max(len(m) for m in MARKERS)
 
 
-def decode_value(text: str) -> str | None:
+def decode_value(text: str, kinds: frozenset[str] | None = None) -> str | None:
     """JSON text of a value written as another type than string; None: it is a string.
 
     Accepts JSON, Python literals for lists and dicts, and true/false/null in any case
-    (and None): what models write. The grammar keeps raw strings from looking like these.
+    (and None): what models write. `kinds`: the only types the parameter admits besides
+    string (None: any); text that reads as another type is a string (`8080` for a
+    parameter of `anyOf: [string, null]`). The grammar keeps raw strings from looking like
+    an admitted type.
     """
+    value = _decode(text)
+    if value is None or kinds is None or _kind(value) in kinds:
+        return value
+    if _kind(value) == "integer" and "number" in kinds:
+        return value
+    return None
+
+
+def _kind(value: str) -> str:
+    if value in ("true", "false"):
+        return "boolean"
+    if value == "null":
+        return "null"
+    if value[:1] in "[{":
+        return "array" if value[0] == "[" else "object"
+    return "integer" if _JSON_INTEGER.fullmatch(value) else "number"
+
+
+def _decode(text: str) -> str | None:
     body = text.strip(_LAYOUT)
     lower = body.lower()
     if lower in ("true", "false", "null"):
@@ -58,14 +81,15 @@ def decode_value(text: str) -> str | None:
     return None
 
 
-def typed(schema, root: dict) -> bool:
-    """Whether a parameter may hold something other than a string (None: unknown: no)."""
+def admitted(schema, root: dict) -> tuple[bool, frozenset[str] | None]:
+    """(a raw string is admitted, the other JSON kinds the parameter admits); a parameter the
+    tool does not declare is a string; a schema we cannot read admits anything (None)."""
     if schema is None:
-        return False
+        return True, frozenset()
     try:
-        return bool(split_value(schema, root, "#")[1])
-    except Exception:  # a schema we cannot read: take what the text looks like
-        return True
+        return value_kinds(schema, root)
+    except Exception:  # take what the text looks like
+        return True, None
 
 
 class _XmlParamsParser(ObjectArguments):
@@ -80,6 +104,8 @@ class _XmlParamsParser(ObjectArguments):
         self.tool: dict = {}
         self.key = ""
         self.typed = False
+        self.strings = True  # the parameter admits a raw string
+        self.kinds: frozenset[str] | None = frozenset()  # other kinds it admits (None: any)
         self.track = False  # a typed value that started as JSON: strings hide markers
         self.string = StringReader()
         self.started = False  # the value's first character was seen
@@ -147,7 +173,7 @@ class _XmlParamsParser(ObjectArguments):
                 if pos == n:
                     break
                 self.started = True
-                self.track = self.typed and text[pos] in "[{"
+                self.track = self.typed and text[pos] in "[{" and self._container(text[pos])
             if self.string.inside:
                 pos = self.string.feed(text, pos)
                 continue
@@ -188,7 +214,8 @@ class _XmlParamsParser(ObjectArguments):
         if schema is None and isinstance(self.tool.get("additionalProperties"), dict):
             schema = self.tool["additionalProperties"]
         self.key = key
-        self.typed = typed(schema, self.tool)
+        self.strings, self.kinds = admitted(schema, self.tool)
+        self.typed = self.kinds is None or bool(self.kinds)
         self.track = self.started = False
         self.string = StringReader()
         self.first = True
@@ -197,6 +224,10 @@ class _XmlParamsParser(ObjectArguments):
         self.stage = "value"
         if not self.typed:  # a string: streamed as it comes
             self._member(key, '"')
+
+    def _container(self, ch: str) -> bool:
+        """A typed value opening with `ch` is JSON (a list or an object it admits)."""
+        return self.kinds is None or ("array" if ch == "[" else "object") in self.kinds
 
     def _value_text(self, text: str) -> None:
         if not text:
@@ -222,7 +253,7 @@ class _XmlParamsParser(ObjectArguments):
         raw = "".join(self.chunks)
         raw = raw[1:] if raw.startswith("\n") else raw
         raw = raw[:-1] if raw.endswith("\n") else raw
-        value = decode_value(raw)
+        value = decode_value(raw, self.kinds if self.strings else None)
         self._member(self.key, value if value is not None else json.dumps(raw))
         self.chunks = []
 

@@ -23,9 +23,11 @@ from strictcall.grammar.python_literal import (
     OBJECT_KEYS,
     STRING_KEYS,
     choices,
+    one_of,
     resolve_ref,
     schema_types,
     significant,
+    value_kind,
 )
 from strictcall.grammar.schema import SchemaError, check_compiles, styled
 
@@ -36,10 +38,41 @@ NON_STRING = [t for t in ALL_TYPES if t != "string"]
 # Raw text the parser would read as another type (see formats/xml_params.decode_value).
 INTEGER = r"-?(0|[1-9][0-9]*)"
 NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
-LOOKS_TYPED = rf"[ \t\r\n]*({NUMBER}|(?i:true|false|null|none)|[\[{{](?s:.*))[ \t\r\n]*"
-_TYPED = re.compile(LOOKS_TYPED)  # the same test in Python, for values known in advance
+# Raw text that reads as each JSON kind (what decode_value takes for it).
+KIND_PATTERNS = {
+    "integer": INTEGER,
+    "number": NUMBER,
+    "boolean": "(?i:true|false)",
+    "null": "(?i:null|none)",
+    "array": r"\[(?s:.*)",
+    "object": r"\{(?s:.*)",
+}
 _NAME_FORBIDDEN = re.compile(r"[<>\s]")
 _EXTRA_NAME = r"/[A-Za-z0-9_.\-]+/"
+
+
+def looks_typed(kinds: frozenset[str]) -> str:
+    """Regex for raw text the parser reads as one of `kinds` (so not as a string)."""
+    names = [k for k in KIND_PATTERNS if k in kinds and not (k == "integer" and "number" in kinds)]
+    return rf"[ \t\r\n]*({'|'.join(KIND_PATTERNS[k] for k in names)})[ \t\r\n]*"
+
+
+def kinds_of(others: list[dict]) -> frozenset[str]:
+    """The JSON kinds (besides string) that `others` (split_value's second half) admit."""
+    out: set[str] = set()
+    for schema in others:
+        if "enum" in schema:
+            out |= {value_kind(v) for v in schema["enum"]}
+        else:
+            kind = schema.get("type", NON_STRING)
+            out |= set(kind) if isinstance(kind, list) else {kind}
+    return frozenset(out)
+
+
+def value_kinds(schema, root: dict) -> tuple[bool, frozenset[str]]:
+    """(whether a raw string is admitted, the other JSON kinds admitted) for one parameter."""
+    strings, others = split_value(schema, root, "#")
+    return bool(strings), kinds_of(others)
 
 
 def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
@@ -49,7 +82,7 @@ def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
     if not isinstance(schema, dict):
         raise SchemaError("$", path, "a schema that admits nothing cannot be called with")
     keys = significant(schema)
-    whole = sorted(keys & {"oneOf", "not", "if", "then", "else"})
+    whole = sorted(keys & {"not", "if", "then", "else"})
     if whole:
         raise SchemaError(whole[0], path, "XML parameters cannot enforce it")
     if "$ref" in schema:
@@ -59,12 +92,17 @@ def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
         if ref in seen:
             raise SchemaError("$ref", path, "a parameter cannot be only a recursive reference")
         return split_value(resolve_ref(ref, root, path), root, ref, (*seen, ref))
-    if "anyOf" in schema:
-        if keys - {"anyOf"}:
-            raise SchemaError("anyOf", path, "keywords next to anyOf cannot be combined")
+    for combinator in ("anyOf", "oneOf"):
+        if combinator not in schema:
+            continue
+        if keys - {combinator}:
+            raise SchemaError(combinator, path, f"keywords next to {combinator} cannot be combined")
+        branches = schema[combinator]
+        if combinator == "oneOf":
+            branches = one_of(schema, root, path, "XML parameters")
         strings, others = [], []
-        for i, branch in enumerate(schema["anyOf"]):
-            s, o = split_value(branch, root, f"{path}/anyOf/{i}", seen)
+        for i, branch in enumerate(branches):
+            s, o = split_value(branch, root, f"{path}/{combinator}/{i}", seen)
             strings += s
             others += o
         return strings, others
@@ -134,7 +172,8 @@ class XmlParameterRules:
     def value(self, schema, path: str) -> str:
         """A rule for one value and the `\\n</parameter>` after it."""
         strings, others = split_value(schema, self.root, path)
-        alternatives = [self._raw(s, path, typed=bool(others)) for s in strings]
+        kinds = kinds_of(others)
+        alternatives = [self._raw(s, path, kinds) for s in strings]
         if others and strings:
             # llguidance lexes greedily and never backs up across lexemes: a typed value that
             # could also begin a raw string must be a lazy lexeme ending where the raw one
@@ -162,20 +201,20 @@ class XmlParameterRules:
         check_compiles(rest, path)  # compiled alone, an impossible value is an error
         return self._add(json_rule(styled(rest)))
 
-    def _raw(self, schema: dict, path: str, typed: bool) -> str:
+    def _raw(self, schema: dict, path: str, kinds: frozenset[str]) -> str:
         """A lazy lexeme: raw text valid against a string schema, then `\\n</parameter>`."""
         if "format" in schema:
             raise SchemaError("format", path, "a string written raw cannot be held to a format")
         close = regex_escape(CLOSE)
         literal_value = _literal_pattern(schema.get("pattern")) if "pattern" in schema else None
-        if literal_value is not None and not _writable(literal_value, typed):
+        if literal_value is not None and not _writable(literal_value, kinds):
             raise SchemaError(
                 "pattern", path, f"{literal_value!r} cannot be written as a raw parameter value"
             )
         if "enum" in schema:
             # a value holding a parameter marker (or reading as another type) cannot be written
             # raw; an enum of only such values cannot be enforced at all
-            values = [v for v in schema["enum"] if _writable(v, typed)]
+            values = [v for v in schema["enum"] if _writable(v, kinds)]
             if not values:
                 keyword = "const" if len(schema["enum"]) == 1 else "enum"
                 raise SchemaError(keyword, path, "no value can be written as a raw parameter")
@@ -191,20 +230,20 @@ class XmlParameterRules:
         markers = "|".join(regex_escape(m) for m in MARKERS)
         terms = [f"/{p}{close}/" for p in parts]
         terms.append(f"~/(?s:.*)({markers})(?s:.*){close}/")
-        if typed:  # a string that reads as another type would come back as that type
-            terms.append(f"~/{LOOKS_TYPED}{close}/")
+        if kinds:  # a string that reads as another admitted type would come back as that type
+            terms.append(f"~/{looks_typed(kinds)}{close}/")
         terminal = " & ".join(terms)
         _check_regex(terminal, path)
         name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
         return self._add(name, f"{self.prefix}_{self.count + 1}[lazy]")
 
 
-def _writable(value: str, typed: bool) -> bool:
+def _writable(value: str, kinds: frozenset[str]) -> bool:
     """Can `value` be written raw: no parameter marker in it, and (where the parameter may
     also hold other types) it does not read as one of them."""
     if any(m in value for m in MARKERS):
         return False
-    return not (typed and _TYPED.fullmatch(value))
+    return not (kinds and re.fullmatch(looks_typed(kinds), value))
 
 
 def _literal_pattern(pattern: str | None) -> str | None:

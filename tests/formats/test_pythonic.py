@@ -214,6 +214,26 @@ def test_grammar_for_llama4_writes_both_markers(accepts):
     assert not accepts(LLAMA4, schema, "[f(a=1)]", mode="none")
 
 
+def test_alternatives_of_different_types_are_each_written_as_their_type(accepts):
+    """anyOf, oneOf (over different types), type lists and enums: each value in its own
+    Python spelling, and only those the schema admits."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "port": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "host": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "pick": {"enum": ["a", 7]},
+        },
+    }
+    for args in ("port=8080", 'port="8080"', "host=None", 'host="8080"', "pick=7", 'pick="a"'):
+        assert accepts(PYTHONIC, schema, f"[f({args})]"), args
+    for args in ("host=8080", "pick=8", 'pick="7"', "port=True"):
+        assert not accepts(PYTHONIC, schema, f"[f({args})]"), args
+    tools = [{"type": "function", "function": {"name": "f", "parameters": schema}}]
+    read = PYTHONIC.parse('[f(port=8080, host="8080")]', tools).tool_calls[0].arguments
+    assert json.loads(read) == {"port": 8080, "host": "8080"}
+
+
 def test_open_objects_take_other_arguments_but_not_declared_ones_twice(accepts):
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     schema["additionalProperties"] = True
@@ -231,6 +251,7 @@ def test_open_objects_take_other_arguments_but_not_declared_ones_twice(accepts):
         ({"properties": {"a-b c": {"type": "string"}}}, "properties"),
         ({"properties": {"a": {"$ref": "https://example.com/x"}}}, "$ref"),
         ({"anyOf": [{"properties": {"a": {}}}]}, "anyOf"),
+        ({"properties": {"a": {"oneOf": [{"type": "integer"}, {"type": "number"}]}}}, "oneOf"),
     ],
 )
 def test_what_cannot_be_enforced_is_refused_by_name(schema, keyword):
