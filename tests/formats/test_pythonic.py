@@ -270,3 +270,37 @@ def test_a_long_literal_is_read_in_linear_time():
     r = PYTHONIC.parse(text)
     assert time.perf_counter() - start < 5
     assert len(json.loads(r.tool_calls[0].arguments)["a"]) == 40001
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "'plain'",
+        '"say \\"hi\\" \\\\ \\/ \\u00e9 \\ud83d\\ude00"',  # JSON escapes in double quotes
+        "'it\\'s \\x41\\101\\0 \\N{BULLET} \\t'",  # Python's escapes
+        "''",
+        '""',
+        "'''triple'''",  # read whole
+        "'\\7x'",
+    ],
+)
+def test_string_arguments_stream_with_the_value_literal_json_gives(literal):
+    text = f"[f(a={literal}, b=1)]"
+    want = {"a": json.loads(literal_json(literal)), "b": 1}
+    for pieces in ([len(text)], [1] * len(text), random_pieces(text, random.Random(3))):
+        r = parse_chunked(PYTHONIC, text, pieces)
+        assert calls(r) == [("f", want)], pieces
+
+
+def test_a_string_argument_is_sent_before_the_call_closes():
+    parser = PYTHONIC.stream()
+    out = parser.feed("[f(a='abc") + parser.feed("def")
+    assert "".join(d.arguments or "" for d in out) == '{"a": "abcdef'
+    rest = parser.feed("', b=2)]") + parser.close()
+    assert "".join(d.arguments or "" for d in rest) == '", "b": 2}'
+
+
+@pytest.mark.parametrize("text", ["[f(a='x' 'y')]", "[f(a='x'.upper())]", "[f(a='x\ny')]"])
+def test_what_follows_a_streamed_string_must_end_the_value(text):
+    r = PYTHONIC.parse(text)
+    assert not r.tool_calls and r.content == text
