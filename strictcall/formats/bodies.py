@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from strictcall.formats.reading import StreamedText, StringReader
-from strictcall.formats.syntax import Body, BodyParser
+from strictcall.formats.syntax import Body, BodyParser, CallSyntax
 from strictcall.grammar.lark import literal, text_rule
 
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -405,3 +405,17 @@ class NamedJsonBody(Body):
 
     def render(self, name: str, arguments: str) -> str:
         return self.name_prefix + name + self.name_suffix + arguments + self.args_suffix
+
+
+def json_list(
+    opening: str, closing: str = "", body: Body | None = None, separator: str = ", "
+) -> CallSyntax:
+    """Calls as one JSON list after a marker: `MARKER[{..}, {..}]CLOSING` (Granite, Nemotron,
+    Apriel, Command R7B, `functools[`). The marker is the trigger: whitespace may follow it."""
+    return CallSyntax(
+        section_start=opening + "[",
+        trigger_marker=opening,
+        separator=separator,
+        section_end="]" + closing,
+        body=body or JsonObjectBody(),
+    )

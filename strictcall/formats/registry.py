@@ -6,8 +6,11 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from strictcall.formats.apriel import APRIEL
 from strictcall.formats.base import Format
+from strictcall.formats.command_r import COMMAND_R7B
 from strictcall.formats.deepseek import DEEPSEEK_V3, DEEPSEEK_V31
+from strictcall.formats.functools import FUNCTOOLS
 from strictcall.formats.granite import GRANITE
 from strictcall.formats.granite_fc import GRANITE_20B_FC
 from strictcall.formats.harmony import HARMONY
@@ -15,6 +18,7 @@ from strictcall.formats.hermes import HERMES
 from strictcall.formats.internlm import INTERNLM
 from strictcall.formats.llama3 import LLAMA3_JSON
 from strictcall.formats.mistral import MISTRAL
+from strictcall.formats.nemotron import NEMOTRON
 from strictcall.formats.pythonic import LLAMA4_PYTHONIC, PYTHONIC
 from strictcall.formats.qwen3_coder import QWEN3_CODER
 
@@ -31,6 +35,10 @@ _BUILTIN: tuple[Format, ...] = (
     DEEPSEEK_V31,
     QWEN3_CODER,
     HARMONY,
+    NEMOTRON,
+    FUNCTOOLS,
+    COMMAND_R7B,
+    APRIEL,
 )
 
 _FORMATS: dict[str, Format] = {}
