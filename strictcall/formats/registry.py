@@ -11,16 +11,20 @@ from strictcall.formats.base import Format
 from strictcall.formats.command_r import COMMAND_R7B
 from strictcall.formats.deepseek import DEEPSEEK_V3, DEEPSEEK_V31
 from strictcall.formats.functools import FUNCTOOLS
+from strictcall.formats.glm import GLM45, GLM47
 from strictcall.formats.granite import GRANITE
 from strictcall.formats.granite_fc import GRANITE_20B_FC
 from strictcall.formats.harmony import HARMONY
 from strictcall.formats.hermes import HERMES
 from strictcall.formats.internlm import INTERNLM
 from strictcall.formats.llama3 import LLAMA3_JSON
+from strictcall.formats.minimax import MINIMAX_M2
 from strictcall.formats.mistral import MISTRAL
 from strictcall.formats.nemotron import NEMOTRON
 from strictcall.formats.pythonic import LLAMA4_PYTHONIC, PYTHONIC
 from strictcall.formats.qwen3_coder import QWEN3_CODER
+from strictcall.formats.seed_oss import SEED_OSS
+from strictcall.formats.step3p5 import STEP3P5
 
 _BUILTIN: tuple[Format, ...] = (
     HERMES,
@@ -35,6 +39,11 @@ _BUILTIN: tuple[Format, ...] = (
     DEEPSEEK_V31,
     QWEN3_CODER,
     HARMONY,
+    GLM45,
+    GLM47,
+    MINIMAX_M2,
+    SEED_OSS,
+    STEP3P5,
     NEMOTRON,
     FUNCTOOLS,
     COMMAND_R7B,

@@ -1,11 +1,14 @@
 """XML-parameter calls: `NAME>\\n<parameter=K>\\nV\\n</parameter>\\n...</function>`.
 
-(The `<function=` before the name is the call's opening, see formats/qwen3_coder.py.)
+(The `<function=` before the name is the call's opening, see formats/qwen3_coder.py.) Other
+families spell the same shape with other tags (`XmlTags`: GLM's `<arg_key>K</arg_key>
+<arg_value>V</arg_value>`, MiniMax's `<parameter name="K">V</parameter>`, Seed-OSS's).
 Values are raw text for strings and JSON otherwise; the tool's schema says which. Reading:
-one newline after `<parameter=K>` and one before `</parameter>` belong to the layout; a value
-ends at `</parameter>`, or where the next `<parameter=` or `</function>` begins (models forget
-closing tags). A value that may be typed and starts with `[`/`{` is JSON: a `</parameter>`
-inside one of its strings does not end it.
+where the tags put a newline around values (Qwen3-Coder), one newline after the opening and
+one before the closing belong to the layout; a value ends at its closing tag, or where the
+next parameter or the function's end begins (models forget closing tags). A value that may
+be typed and starts with `[`/`{` is JSON: a closing tag inside one of its strings does not end
+it.
 """
 
 from __future__ import annotations
@@ -16,21 +19,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from strictcall.formats.base import compact_json
+from strictcall.formats.matching import PartsMatcher
 from strictcall.formats.pyliteral import literal_json
 from strictcall.formats.reading import ObjectArguments, StringReader
 from strictcall.formats.syntax import Body, BodyParser
 from strictcall.grammar.lark import text_rule
-from strictcall.grammar.xml_parameters import MARKERS, XmlParameterRules, value_kinds
+from strictcall.grammar.xml_parameters import QWEN_TAGS, XmlParameterRules, XmlTags, value_kinds
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
-_PARAM_NAME = re.compile(r"[^<>\n]+")
+_PARAM_NAME = re.compile(r'[^<>\n"]+')
 _RAW_STOP = re.compile(r"<")
 _JSON_STOP = re.compile(r'[<"\\]')
 _JSON_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _LAYOUT = " \t\r\n"  # whitespace JSON ignores
-PARAM_OPEN, PARAM_CLOSE, FUNCTION_CLOSE = "<parameter=", "</parameter>", "</function>"
-_LONGEST = max(len(m) for m in MARKERS)
 
 
 def decode_value(text: str, kinds: frozenset[str] | None = None) -> str | None:
@@ -93,9 +95,15 @@ def admitted(schema, root: dict) -> tuple[bool, frozenset[str] | None]:
 
 
 class _XmlParamsParser(ObjectArguments):
-    def __init__(self, schemas: Mapping[str, dict] | None):
+    def __init__(self, schemas: Mapping[str, dict] | None, tags: XmlTags):
         super().__init__()
         self.schemas = schemas
+        self.tags = tags
+        self.markers = tags.markers
+        self.longest = max(len(m) for m in self.markers)
+        self.name_end = tags.name_end.strip()
+        self.newlines = tags.layout == "\n"  # one newline around each value is layout
+        self.matcher: PartsMatcher | None = None  # the key's closing tags
         self.name = None
         self.done = False
         self.error = None
@@ -121,6 +129,8 @@ class _XmlParamsParser(ObjectArguments):
                 pos = self._feed_value(text, pos)
             elif stage in ("name", "param"):
                 pos = self._feed_name(text, pos)
+            elif stage == "key_close":
+                pos = self._feed_key_close(text, pos)
             else:
                 pos = self._feed_between(text, pos)
             if pos == before and self.stage == stage and not self.done and self.error is None:
@@ -133,17 +143,35 @@ class _XmlParamsParser(ObjectArguments):
         if m:
             self.chunks.append(m.group())
             return m.end()
-        if text[pos] != ">" or not self.chunks:
-            self.error = "expected a name and '>'"
+        if not self.chunks:
+            self.error = "expected a name"
             return pos
-        word, self.chunks = "".join(self.chunks), []
-        if self.stage == "name":
-            self.name = word
-            self.tool = self._schema(word)
-            self.stage = "between"
-        else:
-            self._start_value(word)
-        return pos + 1
+        word = "".join(self.chunks)
+        if self.stage == "param":
+            self.key, self.chunks = word, []
+            self.matcher = PartsMatcher([self.tags.key_close.split()])
+            self.stage = "key_close"
+            return pos
+        end = self.name_end
+        if end and not text.startswith(end, pos):
+            if len(text) - pos < len(end) and end.startswith(text[pos:]):
+                return pos  # cut off: wait for more text
+            self.error = f"expected {end!r} after the name"
+            return pos
+        self.chunks = []
+        self.name = word
+        self.tool = self._schema(word)
+        self.stage = "between"
+        return pos + len(end)
+
+    def _feed_key_close(self, text: str, pos: int) -> int:
+        assert self.matcher is not None
+        pos, result = self.matcher.feed(text, pos)
+        if result is not None and result < 0:
+            self.error = f"expected {self.tags.key_close!r} after a parameter's name"
+        elif result is not None:
+            self._start_value(self.key)
+        return pos
 
     def _feed_between(self, text: str, pos: int) -> int:
         n = len(text)
@@ -151,9 +179,9 @@ class _XmlParamsParser(ObjectArguments):
             pos += 1
         if pos == n:
             return pos
-        for marker in (PARAM_OPEN, FUNCTION_CLOSE):
+        for marker in (self.tags.key_open, self.tags.function_close):
             if text.startswith(marker, pos):
-                if marker == PARAM_OPEN:
+                if marker == self.tags.key_open:
                     self.stage = "param"
                 else:
                     self._end_object()
@@ -161,7 +189,7 @@ class _XmlParamsParser(ObjectArguments):
                 return pos + len(marker)
             if n - pos < len(marker) and marker.startswith(text[pos:]):
                 return pos  # cut off: wait for more text
-        self.error = "expected <parameter= or </function>"
+        self.error = f"expected {self.tags.key_open!r} or {self.tags.function_close!r}"
         return pos
 
     def _feed_value(self, text: str, pos: int) -> int:
@@ -189,12 +217,12 @@ class _XmlParamsParser(ObjectArguments):
             if stop.group() == "\\":
                 pos = i + 1
                 continue
-            end = next((m for m in MARKERS if text.startswith(m, i)), None)
+            end = next((m for m in self.markers if text.startswith(m, i)), None)
             if end is not None:
                 self._value_text(text[start:i])
                 self._end_value()
-                return i + len(end) if end == PARAM_CLOSE else i
-            if n - i < _LONGEST and any(m.startswith(text[i:]) for m in MARKERS):
+                return i + len(end) if end == self.tags.value_close else i
+            if n - i < self.longest and any(m.startswith(text[i:]) for m in self.markers):
                 pos = i  # maybe a marker cut off at the end of the text
                 break
             pos = i + 1
@@ -237,9 +265,9 @@ class _XmlParamsParser(ObjectArguments):
             return
         if self.first:  # one leading newline is layout
             self.first = False
-            text = text[1:] if text.startswith("\n") else text
+            text = text[1:] if self.newlines and text.startswith("\n") else text
         text = self.held + text
-        self.held = "\n" if text.endswith("\n") else ""
+        self.held = "\n" if self.newlines and text.endswith("\n") else ""
         if self.held:
             text = text[:-1]
         if text:
@@ -251,8 +279,9 @@ class _XmlParamsParser(ObjectArguments):
             self.arguments.add('"')  # a held newline was the layout one
             return
         raw = "".join(self.chunks)
-        raw = raw[1:] if raw.startswith("\n") else raw
-        raw = raw[:-1] if raw.endswith("\n") else raw
+        if self.newlines:
+            raw = raw[1:] if raw.startswith("\n") else raw
+            raw = raw[:-1] if raw.endswith("\n") else raw
         value = decode_value(raw, self.kinds if self.strings else None)
         self._member(self.key, value if value is not None else json.dumps(raw))
         self.chunks = []
@@ -260,30 +289,32 @@ class _XmlParamsParser(ObjectArguments):
 
 @dataclass(frozen=True)
 class XmlParamsBody(Body):
-    """A name, then one `<parameter=K>` block per argument, then `</function>`."""
+    """A name, then one parameter block per argument, then the function's end (`tags`)."""
 
     schemas: Mapping[str, dict] | None = field(default=None, compare=False, hash=False)
+    tags: XmlTags = QWEN_TAGS
 
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
-        head = text_rule(name + ">\n", special_tokens)
-        return f"{head} {args_rule} {text_rule(FUNCTION_CLOSE, special_tokens)}"
+        head = text_rule(name + self.tags.name_end, special_tokens)
+        return f"{head} {args_rule} {text_rule(self.tags.function_close, special_tokens)}"
 
     def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
-        return XmlParameterRules(rule, schema).parameters(rule)
+        return XmlParameterRules(rule, schema, self.tags).parameters(rule)
 
     def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:
         return replace(self, schemas=schemas)
 
     def parser(self) -> BodyParser:
-        return _XmlParamsParser(self.schemas)
+        return _XmlParamsParser(self.schemas, self.tags)
 
     def render(self, name: str, arguments: str) -> str:
-        out = [name, ">\n"]
+        t = self.tags
+        out = [name, t.name_end]
         for key, value in json.loads(arguments).items():
             text = value if isinstance(value, str) else compact_json(value)
-            out.append(f"{PARAM_OPEN}{key}>\n{text}\n{PARAM_CLOSE}\n")
-        out.append(FUNCTION_CLOSE)
+            out.append(f"{t.key_open}{key}{t.opening}{text}{t.close}{t.separator}")
+        out.append(t.function_close)
         return "".join(out)
 
     def markers(self) -> tuple[str, ...]:
-        return (PARAM_OPEN, PARAM_CLOSE, FUNCTION_CLOSE)
+        return (*self.tags.markers, *self.tags.key_close.split())

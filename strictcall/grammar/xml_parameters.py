@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import dataclass
 
 import llguidance
 
@@ -31,9 +32,42 @@ from strictcall.grammar.python_literal import (
 )
 from strictcall.grammar.schema import SchemaError, check_compiles, styled
 
-# Texts that end a value or start the next part; a raw value never contains them.
-MARKERS = ("</parameter>", "<parameter=", "</function>")
-CLOSE = "\n</parameter>"
+
+@dataclass(frozen=True)
+class XmlTags:
+    """How one family writes XML parameters. A parameter is `key_open KEY key_close`, the
+    value between `layout`s, `value_close`, then `separator`; `function_close` ends the call.
+    Whitespace inside `key_close` is layout (the parser takes any there).
+
+    The default is Qwen3-Coder's `<parameter=K>\nV\n</parameter>\n` ... `</function>`.
+    """
+
+    name_end: str = ">\n"  # after the function's name
+    key_open: str = "<parameter="
+    key_close: str = ">"
+    value_close: str = "</parameter>"
+    layout: str = "\n"  # written around each value; one such newline on each side is layout
+    separator: str = "\n"
+    function_close: str = "</function>"
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        """Texts that end a value or start the next part; a raw value never contains them."""
+        return (self.value_close, self.key_open, self.function_close)
+
+    @property
+    def close(self) -> str:
+        """What ends every value."""
+        return self.layout + self.value_close
+
+    @property
+    def opening(self) -> str:
+        """What follows a key, up to the value."""
+        return self.key_close + self.layout
+
+
+QWEN_TAGS = XmlTags()
+MARKERS = QWEN_TAGS.markers
 NON_STRING = [t for t in ALL_TYPES if t != "string"]
 # Raw text the parser would read as another type (see formats/xml_params.decode_value).
 INTEGER = r"-?(0|[1-9][0-9]*)"
@@ -47,7 +81,7 @@ KIND_PATTERNS = {
     "array": r"\[(?s:.*)",
     "object": r"\{(?s:.*)",
 }
-_NAME_FORBIDDEN = re.compile(r"[<>\s]")
+_NAME_FORBIDDEN = re.compile(r"[<>\s\"]")
 _EXTRA_NAME = r"/[A-Za-z0-9_.\-]+/"
 
 
@@ -129,9 +163,10 @@ def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
 class XmlParameterRules:
     """Collects the rules for one tool's parameters (rule names start with `prefix`)."""
 
-    def __init__(self, prefix: str, root: dict):
+    def __init__(self, prefix: str, root: dict, tags: XmlTags = QWEN_TAGS):
         self.prefix = prefix
         self.root = root
+        self.tags = tags
         self.rules: list[tuple[str, str]] = []
         self.count = 0
 
@@ -156,7 +191,9 @@ class XmlParameterRules:
             if not key or _NAME_FORBIDDEN.search(key):
                 raise SchemaError("properties", "#", f"{key!r} cannot be a parameter name")
             value = self.value(sub, f"#/properties/{key}")
-            one = f"{literal(f'<parameter={key}>' + chr(10))} {value} {literal(chr(10))}"
+            tags = self.tags
+            one = f"{literal(tags.key_open + key + tags.opening)} {value}"
+            one += f" {literal(tags.separator)}" if tags.separator else ""
             parts.append(one if key in required else f"({one})?")
         additional = root.get("additionalProperties", True)
         if additional is not False:
@@ -166,7 +203,9 @@ class XmlParameterRules:
                 name += f" & ~/({taken})/"
             name = self._add(name, f"{self.prefix}_{self.count + 1}".upper())
             value = self.value(additional, "#/additionalProperties")
-            parts.append(f'("<parameter=" {name} ">\\n" {value} "\\n")*')
+            tags = self.tags
+            sep = f" {literal(tags.separator)}" if tags.separator else ""
+            parts.append(f"({literal(tags.key_open)} {name} {literal(tags.opening)} {value}{sep})*")
         return [(rule, " ".join(parts) or '""'), *self.rules]
 
     def value(self, schema, path: str) -> str:
@@ -181,12 +220,12 @@ class XmlParameterRules:
             scalars, containers = _scalars_and_containers(others, path)
             if scalars:
                 pattern = "|".join(dict.fromkeys(scalars))
-                terminal = f"/({pattern}){regex_escape(CLOSE)}/"
+                terminal = f"/({pattern}){regex_escape(self.tags.close)}/"
                 name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
                 alternatives.append(self._add(name, f"{self.prefix}_{self.count + 1}[lazy]"))
             others = containers
         if others:
-            alternatives.append(f"{self._json(others, path)} {literal(CLOSE)}")
+            alternatives.append(f"{self._json(others, path)} {literal(self.tags.close)}")
         if not alternatives:
             raise SchemaError("type", path, "no value satisfies the schema")
         if len(alternatives) == 1 and " " not in alternatives[0]:
@@ -205,16 +244,17 @@ class XmlParameterRules:
         """A lazy lexeme: raw text valid against a string schema, then `\\n</parameter>`."""
         if "format" in schema:
             raise SchemaError("format", path, "a string written raw cannot be held to a format")
-        close = regex_escape(CLOSE)
+        close = regex_escape(self.tags.close)
+        markers_ = self.tags.markers
         literal_value = _literal_pattern(schema.get("pattern")) if "pattern" in schema else None
-        if literal_value is not None and not _writable(literal_value, kinds):
+        if literal_value is not None and not _writable(literal_value, kinds, markers_):
             raise SchemaError(
                 "pattern", path, f"{literal_value!r} cannot be written as a raw parameter value"
             )
         if "enum" in schema:
             # a value holding a parameter marker (or reading as another type) cannot be written
             # raw; an enum of only such values cannot be enforced at all
-            values = [v for v in schema["enum"] if _writable(v, kinds)]
+            values = [v for v in schema["enum"] if _writable(v, kinds, markers_)]
             if not values:
                 keyword = "const" if len(schema["enum"]) == 1 else "enum"
                 raise SchemaError(keyword, path, "no value can be written as a raw parameter")
@@ -227,7 +267,7 @@ class XmlParameterRules:
             if "pattern" in schema:
                 parts.append(pattern_regex(schema["pattern"], path))
             parts = parts or ["(?s:.*)"]
-        markers = "|".join(regex_escape(m) for m in MARKERS)
+        markers = "|".join(regex_escape(m) for m in markers_)
         terms = [f"/{p}{close}/" for p in parts]
         terms.append(f"~/(?s:.*)({markers})(?s:.*){close}/")
         if kinds:  # a string that reads as another admitted type would come back as that type
@@ -238,10 +278,10 @@ class XmlParameterRules:
         return self._add(name, f"{self.prefix}_{self.count + 1}[lazy]")
 
 
-def _writable(value: str, kinds: frozenset[str]) -> bool:
+def _writable(value: str, kinds: frozenset[str], markers: tuple[str, ...]) -> bool:
     """Can `value` be written raw: no parameter marker in it, and (where the parameter may
     also hold other types) it does not read as one of them."""
-    if any(m in value for m in MARKERS):
+    if any(m in value for m in markers):
         return False
     return not (kinds and re.fullmatch(looks_typed(kinds), value))
 
