@@ -206,9 +206,12 @@ def _tool_part(
         opening = opening.lstrip()[len(syntax.trigger) :]
     seq = [_piece(opening, tokens), "body", _piece(syntax.call_end, tokens)]
     if parallel:
-        start, end = _piece(syntax.call_start, tokens), _piece(syntax.call_end, tokens)
-        g.add("call", _join(start, "body", end))
-        seq.append(f"({_join(_piece(syntax.separator, tokens), 'call')})*")
+        # the separator and the next call's opening are one piece: llguidance lexes greedily,
+        # so a separator that also begins the section's end (MiniMax's "\n" before
+        # "\n</minimax:tool_call>") would otherwise be taken for the start of that end
+        start = _piece(syntax.separator + syntax.call_start, tokens)
+        g.add("call", _join(start, "body", _piece(syntax.call_end, tokens)))
+        seq.append("call*")
     seq += [_piece(syntax.section_end, tokens), _piece(syntax.trailer, tokens)]
     return g.add(name, _join(*seq))
 

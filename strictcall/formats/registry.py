@@ -17,6 +17,7 @@ from strictcall.formats.granite_fc import GRANITE_20B_FC
 from strictcall.formats.harmony import HARMONY
 from strictcall.formats.hermes import HERMES
 from strictcall.formats.internlm import INTERNLM
+from strictcall.formats.kimi import KIMI_K2
 from strictcall.formats.llama3 import LLAMA3_JSON
 from strictcall.formats.minimax import MINIMAX_M2
 from strictcall.formats.mistral import MISTRAL
@@ -41,6 +42,7 @@ _BUILTIN: tuple[Format, ...] = (
     HARMONY,
     GLM45,
     GLM47,
+    KIMI_K2,
     MINIMAX_M2,
     SEED_OSS,
     STEP3P5,
