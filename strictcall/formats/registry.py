@@ -18,6 +18,7 @@ from strictcall.formats.harmony import HARMONY
 from strictcall.formats.hermes import HERMES
 from strictcall.formats.internlm import INTERNLM
 from strictcall.formats.kimi import KIMI_K2
+from strictcall.formats.lfm2 import LFM2
 from strictcall.formats.llama3 import LLAMA3_JSON
 from strictcall.formats.minimax import MINIMAX_M2
 from strictcall.formats.mistral import MISTRAL
@@ -47,6 +48,7 @@ _BUILTIN: tuple[Format, ...] = (
     SEED_OSS,
     STEP3P5,
     NEMOTRON,
+    LFM2,
     FUNCTOOLS,
     COMMAND_R7B,
     APRIEL,
