@@ -10,6 +10,7 @@ from strictcall.formats.apriel import APRIEL
 from strictcall.formats.base import Format
 from strictcall.formats.command_r import COMMAND_R7B
 from strictcall.formats.deepseek import DEEPSEEK_V3, DEEPSEEK_V31
+from strictcall.formats.deepseek_v32 import DEEPSEEK_V32
 from strictcall.formats.functools import FUNCTOOLS
 from strictcall.formats.glm import GLM45, GLM47
 from strictcall.formats.granite import GRANITE
@@ -45,6 +46,7 @@ _BUILTIN: tuple[Format, ...] = (
     GLM47,
     KIMI_K2,
     MINIMAX_M2,
+    DEEPSEEK_V32,
     SEED_OSS,
     STEP3P5,
     NEMOTRON,

@@ -149,7 +149,10 @@ class _XmlParamsParser(ObjectArguments):
         word = "".join(self.chunks)
         if self.stage == "param":
             self.key, self.chunks = word, []
-            self.matcher = PartsMatcher([self.tags.key_close.split()])
+            closings = [self.tags.key_close.split()]
+            if self.tags.typed_key_close:
+                closings.append(self.tags.typed_key_close.split())
+            self.matcher = PartsMatcher(closings)
             self.stage = "key_close"
             return pos
         end = self.name_end
@@ -170,7 +173,7 @@ class _XmlParamsParser(ObjectArguments):
         if result is not None and result < 0:
             self.error = f"expected {self.tags.key_close!r} after a parameter's name"
         elif result is not None:
-            self._start_value(self.key)
+            self._start_value(self.key, said=result if self.tags.typed_key_close else None)
         return pos
 
     def _feed_between(self, text: str, pos: int) -> int:
@@ -236,13 +239,16 @@ class _XmlParamsParser(ObjectArguments):
         schema = self.schemas.get(name)
         return schema if isinstance(schema, dict) else {}
 
-    def _start_value(self, key: str) -> None:
+    def _start_value(self, key: str, said: int | None = None) -> None:
+        """`said`: the opening said the value is a raw string (0) or JSON (1)."""
         properties = self.tool.get("properties")
         schema = properties.get(key) if isinstance(properties, dict) else None
         if schema is None and isinstance(self.tool.get("additionalProperties"), dict):
             schema = self.tool["additionalProperties"]
         self.key = key
         self.strings, self.kinds = admitted(schema, self.tool)
+        if said is not None:
+            self.strings, self.kinds = (True, frozenset()) if said == 0 else (False, None)
         self.typed = self.kinds is None or bool(self.kinds)
         self.track = self.started = False
         self.string = StringReader()
@@ -312,9 +318,16 @@ class XmlParamsBody(Body):
         out = [name, t.name_end]
         for key, value in json.loads(arguments).items():
             text = value if isinstance(value, str) else compact_json(value)
-            out.append(f"{t.key_open}{key}{t.opening}{text}{t.close}{t.separator}")
+            opening = t.opening
+            if t.typed_key_close and not isinstance(value, str):
+                opening = t.typed_key_close + t.layout
+            out.append(f"{t.key_open}{key}{opening}{text}{t.close}{t.separator}")
         out.append(t.function_close)
         return "".join(out)
 
     def markers(self) -> tuple[str, ...]:
-        return (*self.tags.markers, *self.tags.key_close.split())
+        return (
+            *self.tags.markers,
+            *self.tags.key_close.split(),
+            *self.tags.typed_key_close.split(),
+        )

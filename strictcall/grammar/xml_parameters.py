@@ -49,6 +49,9 @@ class XmlTags:
     layout: str = "\n"  # written around each value; one such newline on each side is layout
     separator: str = "\n"
     function_close: str = "</function>"
+    # Where the opening says the value's type (DeepSeek V3.2's `string="false"`): the key's
+    # closing for values written as JSON; `key_close` is then the one for raw strings.
+    typed_key_close: str = ""
 
     @property
     def markers(self) -> tuple[str, ...]:
@@ -192,7 +195,8 @@ class XmlParameterRules:
                 raise SchemaError("properties", "#", f"{key!r} cannot be a parameter name")
             value = self.value(sub, f"#/properties/{key}")
             tags = self.tags
-            one = f"{literal(tags.key_open + key + tags.opening)} {value}"
+            opening = "" if tags.typed_key_close else tags.opening  # then inside the value
+            one = f"{literal(tags.key_open + key + opening)} {value}"
             one += f" {literal(tags.separator)}" if tags.separator else ""
             parts.append(one if key in required else f"({one})?")
         additional = root.get("additionalProperties", True)
@@ -205,15 +209,20 @@ class XmlParameterRules:
             value = self.value(additional, "#/additionalProperties")
             tags = self.tags
             sep = f" {literal(tags.separator)}" if tags.separator else ""
-            parts.append(f"({literal(tags.key_open)} {name} {literal(tags.opening)} {value}{sep})*")
+            opening = "" if tags.typed_key_close else f" {literal(tags.opening)}"
+            parts.append(f"({literal(tags.key_open)} {name}{opening} {value}{sep})*")
         return [(rule, " ".join(parts) or '""'), *self.rules]
 
     def value(self, schema, path: str) -> str:
         """A rule for one value and the `\\n</parameter>` after it."""
         strings, others = split_value(schema, self.root, path)
-        kinds = kinds_of(others)
-        alternatives = [self._raw(s, path, kinds) for s in strings]
-        if others and strings:
+        tags = self.tags
+        said = bool(tags.typed_key_close)  # the opening says which type: nothing to avoid
+        kinds = frozenset() if said else kinds_of(others)
+        raw_head = f"{literal(tags.opening)} " if said else ""
+        typed_head = f"{literal(tags.typed_key_close + tags.layout)} " if said else ""
+        alternatives = [raw_head + self._raw(s, path, kinds) for s in strings]
+        if others and strings and not said:
             # llguidance lexes greedily and never backs up across lexemes: a typed value that
             # could also begin a raw string must be a lazy lexeme ending where the raw one
             # does. Only lists and objects (which no raw string here starts like) use %json.
@@ -225,7 +234,7 @@ class XmlParameterRules:
                 alternatives.append(self._add(name, f"{self.prefix}_{self.count + 1}[lazy]"))
             others = containers
         if others:
-            alternatives.append(f"{self._json(others, path)} {literal(self.tags.close)}")
+            alternatives.append(f"{typed_head}{self._json(others, path)} {literal(tags.close)}")
         if not alternatives:
             raise SchemaError("type", path, "no value satisfies the schema")
         if len(alternatives) == 1 and " " not in alternatives[0]:

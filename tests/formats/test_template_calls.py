@@ -34,6 +34,7 @@ CALLS = [("get_weather", {"city": "Paris", "n": 2}), ("get_weather", {"city": "P
 # format -> (template, extra template variables, arguments as a JSON string in history)
 TEMPLATES = {
     "glm45": ("GLM-4.6.jinja", {}, False),
+    "deepseek_v32": ("deepseek-ai-DeepSeek-V3.2.jinja", {}, False),
     "minimax_m2": ("MiniMax-M2.jinja", {}, False),
     "seed_oss": ("ByteDance-Seed-OSS.jinja", {}, False),
     "step3p5": ("StepFun3.5-Flash.jinja", {}, False),
