@@ -311,7 +311,11 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"strictcall: {exc}", file=sys.stderr)
         return 2
-    state = make_state(config, engine, engine.tokenizer, args.model)
+    try:
+        state = make_state(config, engine, engine.tokenizer, args.model)
+    except ValueError as exc:  # a --tool-format this tokenizer cannot serve
+        print(f"strictcall: {exc}", file=sys.stderr)
+        return 2
     state.tools = tools
     state.store = ResponseStore(args.store)
     app = create_app(state)

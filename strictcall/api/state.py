@@ -63,6 +63,30 @@ def marker_token_ids(tokenizer: ModelTokenizer, texts: list[str]) -> set[int]:
     return {i for t, i in tokenizer.special_tokens.items() if any(t and t in x for x in texts)}
 
 
+def chosen_format(name: str, tokenizer: ModelTokenizer) -> Format:
+    """The format `--tool-format` names. Refused (ValueError) when the tokenizer lacks the
+    special tokens the family cannot work without; a warning when the chat template points
+    to another format (the flag still wins: the user may know better)."""
+    fmt = get_format(name)
+    missing = [t for t in fmt.required_tokens if t not in tokenizer.special_tokens]
+    if missing:
+        raise ValueError(
+            f"--tool-format {name} needs the special tokens {', '.join(missing)}, which this "
+            "tokenizer does not have; choose the model's own format (or --tool-format auto)"
+        )
+    detected = detect_format(tokenizer.chat_template, set(tokenizer.special_tokens))
+    if detected is not None and detected.name != fmt.name:
+        log.warning(
+            "--tool-format %s contradicts the chat template, which points to %s; "
+            "the model may not write %s calls",
+            fmt.name,
+            detected.name,
+            fmt.name,
+        )
+    log.info("tool-call format: %s", fmt.name)
+    return fmt
+
+
 def make_state(
     config: ServerConfig, engine: Engine, tokenizer: ModelTokenizer, model: str
 ) -> AppState:
@@ -74,8 +98,7 @@ def make_state(
                 "tools will be refused until the server is started with --tool-format NAME"
             )
     else:
-        fmt = get_format(config.tool_format)
-        log.info("tool-call format: %s", fmt.name)
+        fmt = chosen_format(config.tool_format, tokenizer)
     if fmt is not None:  # the generation this model writes (Mistral v1/v2/v3, ...)
         fmt = fmt.for_model(tokenizer.chat_template, set(tokenizer.special_tokens))
     reasoning = None

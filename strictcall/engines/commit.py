@@ -2,9 +2,9 @@
 
 llguidance 1.9.1 can let a special token into the mask where the grammar forces text that
 spells it (a const value or a lone required property name `</tool_call>`), then refuse to
-consume it. Such a token is struck from the row and another one drawn; when the row has nothing
-else, the forced text is written in ordinary tokens. So a schema that spells a marker still
-ends in a valid call instead of an error.
+consume it (an end-of-turn token too). Such a token is struck from the row and another one drawn;
+when the row has nothing else, the forced text is written in ordinary tokens. So a schema that
+spells a marker, even the model's end of turn, still ends in a valid call instead of an error.
 """
 
 from __future__ import annotations
@@ -33,11 +33,14 @@ def commit(
         if token in lltok.eos_tokens:
             # An end token the grammar also names (gpt-oss's <|call|> closes a call and ends the
             # turn): try_consume_tokens refuses it while the grammar is not yet accepting, so
-            # consume it the ordinary way. It succeeds, or the matcher says why not.
-            if matcher.consume_token(token):
-                return token, None
-            return -1, "the grammar refused the end of the output: " + matcher.get_error()[:300]
-        if matcher.try_consume_tokens([token]) == 1:
+            # consume it the ordinary way. Where the grammar forces text that spells it (a
+            # const `<|im_end|>`), llguidance lets it into the mask and then refuses it: tried
+            # on a copy first, such a token is struck out like any other refused one.
+            if matcher.is_accepting() or matcher.deep_copy().consume_token(token):
+                if matcher.consume_token(token):
+                    return token, None
+                return -1, "the grammar refused the end of the output: " + matcher.get_error()[:300]
+        elif matcher.try_consume_tokens([token]) == 1:
             return token, None
         row[token] = float("-inf")
         if not torch.isfinite(row).any():

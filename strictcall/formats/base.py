@@ -95,6 +95,9 @@ class Format:
     # `to=python`): for these the prompt gets `builtin_tools=[...]` instead of functions, and
     # their ToolSpecs are marked `native` so the grammar and parser use the family's own form.
     native_builtin_tools: frozenset[str] = frozenset()
+    # Special tokens the family cannot be served without (Harmony's channels): a server asked
+    # for this format on a tokenizer that lacks one refuses to start.
+    required_tokens: tuple[str, ...] = ()
 
     @property
     def syntaxes(self) -> tuple[CallSyntax, ...]:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from strictcall.formats.reading import StreamedText, StringReader
-from strictcall.formats.syntax import Body, BodyParser
+from strictcall.formats.syntax import Body, BodyParser, CallSyntax
 from strictcall.grammar.lark import literal, text_rule
 
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -260,6 +260,9 @@ class _NamedJsonParser(BodyParser):
         self.suffix = ""  # the one being matched
         self.after = body.args_suffix.strip()
         self.args_optional = body.args_optional
+        self.call_index = body.call_index
+        self.written_name = ""  # the name, while its index is read
+        self.digits: list[str] = []
         self.gave_empty = False
         self.name = None
         self.done = False
@@ -300,8 +303,8 @@ class _NamedJsonParser(BodyParser):
                     self.matched = 0
                     self._advance()
                 continue
-            # stage == "name"
-            m = _NAME_CHARS.match(text, pos)
+            # stage == "name" (or "index")
+            m = _NAME_CHARS.match(text, pos) if self.stage == "name" else None
             if m:
                 self.name_chars.append(m.group())
                 pos = m.end()
@@ -311,12 +314,43 @@ class _NamedJsonParser(BodyParser):
             if not self.name_chars and ch.isspace():
                 pos += 1
                 continue
+            if self.stage == "index":
+                if not self._index(ch):
+                    break
+                pos += self.matched_index
+                continue
             if not self.name_chars:
                 self.error = "expected a tool name"
                 break
+            if self.call_index:  # the name is announced with the id, after its index
+                self.written_name, self.stage = "".join(self.name_chars), "index"
+                continue
             self.name = "".join(self.name_chars)
             self.stage = "suffix" if self.suffixes != {""} else "args"
         return pos
+
+    def _index(self, ch: str) -> bool:
+        """`call_index` then digits after the name (Kimi's `functions.NAME:0`): one character;
+        sets `matched_index` to what it consumed. False: the body is malformed."""
+        self.matched_index = 1
+        if self.matched < len(self.call_index):
+            if ch != self.call_index[self.matched]:
+                self.error = f"expected {self.call_index!r} and an index after the name"
+                return False
+            self.matched += 1
+            return True
+        if ch.isdigit() and len(self.digits) < 8:
+            self.digits.append(ch)
+            return True
+        if not self.digits:
+            self.error = "expected the call's index"
+            return False
+        self.matched, self.matched_index = 0, 0
+        self.name = self.written_name
+        index = self.call_index + "".join(self.digits)
+        self.call_id = f"{self.prefix}{self.name}{index}"
+        self.stage = "suffix" if self.suffixes != {""} else "args"
+        return True
 
     def _pick_suffix(self, ch: str) -> bool:
         """Which of the accepted name suffixes follows (the empty one when `{` does)."""
@@ -382,6 +416,9 @@ class NamedJsonBody(Body):
     args_suffix: str = ""
     alt_name_suffixes: tuple[str, ...] = ()
     args_optional: bool = False
+    # Written between the name and the suffix, then the call's index (Kimi's `:`): the call's
+    # id is then what the model wrote, `name_prefix NAME call_index INDEX`.
+    call_index: str = ""
 
     @property
     def lead(self) -> str:  # type: ignore[override]
@@ -396,7 +433,11 @@ class NamedJsonBody(Body):
         return (self.name_prefix, self.name_suffix, self.args_suffix, *self.alt_name_suffixes)
 
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
-        head = text_rule(self.name_prefix + name + self.name_suffix, special_tokens)
+        if self.call_index:
+            head = text_rule(self.name_prefix + name + self.call_index, special_tokens)
+            head += f" /[0-9]{{1,4}}/ {text_rule(self.name_suffix, special_tokens)}"
+        else:
+            head = text_rule(self.name_prefix + name + self.name_suffix, special_tokens)
         tail = f" {text_rule(self.args_suffix, special_tokens)}" if self.args_suffix else ""
         return f"{head} {args_rule}{tail}"
 
@@ -404,4 +445,19 @@ class NamedJsonBody(Body):
         return _NamedJsonParser(self)
 
     def render(self, name: str, arguments: str) -> str:
-        return self.name_prefix + name + self.name_suffix + arguments + self.args_suffix
+        index = f"{self.call_index}0" if self.call_index else ""
+        return self.name_prefix + name + index + self.name_suffix + arguments + self.args_suffix
+
+
+def json_list(
+    opening: str, closing: str = "", body: Body | None = None, separator: str = ", "
+) -> CallSyntax:
+    """Calls as one JSON list after a marker: `MARKER[{..}, {..}]CLOSING` (Granite, Nemotron,
+    Apriel, Command R7B, `functools[`). The marker is the trigger: whitespace may follow it."""
+    return CallSyntax(
+        section_start=opening + "[",
+        trigger_marker=opening,
+        separator=separator,
+        section_end="]" + closing,
+        body=body or JsonObjectBody(),
+    )

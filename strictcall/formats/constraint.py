@@ -78,16 +78,32 @@ class _Lark:
 class _Reserved:
     """What free text must not hold, so the parser never reads a call the grammar did not
     check: anywhere, every trigger the parser reacts to; at the start of the answer, the leads
-    of syntaxes that count only there."""
+    of syntaxes that count only there. `markers`: the family's other marker words (a call's
+    end, a reasoning marker), which free text may not spell either."""
 
     anywhere: tuple[str, ...] = ()
     leading: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
 
 
-def _reserved(syntaxes: Sequence[CallSyntax]) -> _Reserved:
+# A marker word: `<...>` without spaces (`</tool_call>`, `<|python_end|>`, `<｜tool▁sep｜>`) or
+# `[NAME]` in capitals (`[TOOL_CALLS]`, `[/THINK]`). Short punctuation (`[`, `, `) is layout.
+_MARKER_WORD = re.compile(r"<[^<>\s]+>|\[/?[A-Z][A-Z_]*\]")
+
+
+def marker_words(texts: Sequence[str]) -> tuple[str, ...]:
+    """The marker words inside `texts` (markers glued to other text are found too)."""
+    return tuple(dict.fromkeys(m for t in texts for m in _MARKER_WORD.findall(t)))
+
+
+def _reserved(syntaxes: Sequence[CallSyntax], reasoning: Reasoning | None) -> _Reserved:
     anywhere = tuple(dict.fromkeys(s.trigger for s in syntaxes if not s.at_start))
     leading = tuple(dict.fromkeys(s.lead for s in syntaxes if s.at_start))
-    return _Reserved(anywhere, leading)
+    texts = [m for s in syntaxes for m in s.markers()]
+    if reasoning is not None:
+        texts += [reasoning.start, reasoning.end]
+    markers = tuple(m for m in marker_words(texts) if m not in anywhere)
+    return _Reserved(anywhere, leading, markers)
 
 
 def build_grammar(
@@ -117,7 +133,7 @@ def build_grammar(
         if syntax is None or not w.at_start or w.body != syntax.body:
             raise ValueError("a written variant must open the answer and share the body")
     everything = [syntax, *variants, *written] if syntax is not None else []
-    reserved = _reserved(everything) if use_tools else _Reserved()
+    reserved = _reserved(everything, reasoning) if use_tools else _Reserved()
     if not use_tools or spec.mode == "none":
         # the triggers stay unreachable even when spelled in ordinary tokens
         answer = g.add("answer", _content_rule(g, spec, reserved))
@@ -147,7 +163,7 @@ def build_grammar(
     if think is None:
         g.add("start", answer)
     else:
-        block = _reasoning_rule(g, think, spec, tokens)
+        block = _reasoning_rule(g, think, spec, tokens, reserved)
         g.add("start", f"{block} {answer}" if spec.in_reasoning else f"{block}? {answer}")
     return g.text()
 
@@ -155,7 +171,7 @@ def build_grammar(
 def _content_rule(g: _Lark, spec: ConstraintSpec, reserved: _Reserved) -> str:
     if spec.content is not None:
         return g.add("content", spec.content)
-    return g.add("TEXT", free_text_regex(reserved.anywhere, reserved.leading))
+    return g.add("TEXT", free_text_regex(reserved.anywhere + reserved.markers, reserved.leading))
 
 
 def _auto_answer(
@@ -180,7 +196,7 @@ def _auto_answer(
         return g.add("answer", f"{content} | {content} {part}{extra}")
     # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
     # trigger, so the lexer never has to take back text it already gave to content.
-    others = [t for t in reserved.anywhere if t not in trigger]
+    others = [t for t in reserved.anywhere + reserved.markers if t != trigger]
     head = g.add("head[lazy]", lazy_until_regex(trigger, others, reserved.leading))
     rest = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=True)
     return g.add("answer", f"{content} | {head} {rest}{extra}")
@@ -203,15 +219,17 @@ def _tool_part(
         opening = opening.lstrip()[len(syntax.trigger) :]
     seq = [_piece(opening, tokens), "body", _piece(syntax.call_end, tokens)]
     if parallel and syntax.repeats:
-        start, end = _piece(syntax.call_start, tokens), _piece(syntax.call_end, tokens)
-        call = g.add(f"call{tag}", _join(start, "body", end))
-        sep = _piece(syntax.separator, tokens)
-        seq.append(f"({_join(sep, call)})*")
+        # the separator and the next call's opening are one piece: llguidance lexes greedily,
+        # so a separator that also begins the section's end (MiniMax's "\n" before
+        # "\n</minimax:tool_call>") would otherwise be taken for the start of that end
+        start = _piece(syntax.separator + syntax.call_start, tokens)
+        call = g.add(f"call{tag}", _join(start, "body", _piece(syntax.call_end, tokens)))
+        seq.append(f"{call}*")
         if syntax.separator and not syntax.separator.strip() and not syntax.section_end:
             # A model ends its last call with the whitespace that would separate the next
             # (Qwen writes "\n" after </tool_call>, then ends its turn): that whitespace may
             # end the calls instead of forcing one more.
-            seq.append(f"{sep}?")
+            seq.append(f"{_piece(syntax.separator, tokens)}?")
     seq += [_piece(syntax.section_end, tokens), _piece(syntax.trailer, tokens)]
     return g.add(name, _join(*seq))
 
@@ -233,14 +251,16 @@ def _bodies(
 
 
 def _reasoning_rule(
-    g: _Lark, think: Reasoning, spec: ConstraintSpec, tokens: dict[str, int]
+    g: _Lark, think: Reasoning, spec: ConstraintSpec, tokens: dict[str, int], reserved: _Reserved
 ) -> str:
+    """The reasoning block: free text, which spells no marker but its own end."""
     opening = "" if spec.in_reasoning else _piece(think.start, tokens)
+    others = [m for m in (*reserved.anywhere, *reserved.markers) if m not in think.end]
     if think.end in tokens:
-        g.add("THOUGHT", free_text_regex([think.end]))
+        g.add("THOUGHT", free_text_regex([think.end, *others]))
         body = _join("THOUGHT", _piece(think.end, tokens))
     else:
-        body = g.add("thought[lazy]", lazy_until_regex(think.end))
+        body = g.add("thought[lazy]", lazy_until_regex(think.end, others))
     return g.add("reasoning", _join(opening, body))
 
 

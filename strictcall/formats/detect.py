@@ -47,8 +47,19 @@ _PYTHONIC = (
 # Matched against the chat template, first fit wins.
 TEMPLATE_RULES: tuple[Rule, ...] = (
     Rule("openai", all_of=("<|channel|>", "<|message|>")),
+    Rule("deepseek_v32", all_of=("｜DSML｜",)),
     Rule("deepseek_v3", all_of=("tool▁calls▁begin", "```json")),
     Rule("deepseek_v31", all_of=("tool▁calls▁begin",)),
+    Rule("kimi_k2", all_of=("<|tool_calls_section_begin|>",)),
+    Rule("minimax_m2", all_of=("<minimax:tool_call>",)),
+    Rule("seed_oss", all_of=("<seed:tool_call>",)),
+    Rule("glm45", all_of=("<tool_call>", "<arg_key>")),
+    Rule("step3p5", all_of=("<function=", "<|im_start|>tool_response")),
+    Rule("nemotron_json", all_of=("<TOOLCALL>",)),
+    Rule("apriel", all_of=("<tool_calls>", "[BEGIN FINAL RESPONSE]")),
+    Rule("command_r7b", all_of=("<|START_ACTION|>",)),
+    Rule("lfm2", all_of=("<|tool_call_start|>",)),
+    Rule("phi4_mini_json", all_of=("functools[",)),
     Rule("qwen3_coder", all_of=("<tool_call>",), any_of=("<function=", "<parameter=")),
     Rule("granite-20b-fc", any_of=("<function_call>",)),
     Rule("granite", any_of=("<|tool_call|>",)),
@@ -70,6 +81,8 @@ TEMPLATE_RULES: tuple[Rule, ...] = (
 TOKEN_RULES: tuple[Rule, ...] = (
     Rule("openai", all_of=("<|channel|>", "<|message|>")),
     Rule("deepseek_v31", all_of=("<｜tool▁calls▁begin｜>",)),
+    Rule("kimi_k2", all_of=("<|tool_calls_section_begin|>",)),
+    Rule("lfm2", all_of=("<|tool_call_start|>", "<|tool_call_end|>")),
     Rule("internlm", all_of=("<|action_start|>", "<|plugin|>")),
     Rule("mistral", all_of=("[TOOL_CALLS]",)),
     Rule("granite", all_of=("<|tool_call|>",)),

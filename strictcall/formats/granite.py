@@ -9,21 +9,10 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from strictcall.formats.base import Format
-from strictcall.formats.bodies import JsonObjectBody
+from strictcall.formats.bodies import json_list
 from strictcall.formats.syntax import CallSyntax, Reasoning
 
-
-def _list(marker: str) -> CallSyntax:
-    return CallSyntax(
-        section_start=marker + "[",
-        trigger_marker=marker,
-        separator=", ",
-        section_end="]",
-        body=JsonObjectBody(),
-    )
-
-
-TOKEN, TAG = _list("<|tool_call|>"), _list("<tool_call>")
+TOKEN, TAG = json_list("<|tool_call|>"), json_list("<tool_call>")
 
 
 def _marker(template: str, special_tokens: Collection[str]) -> CallSyntax:

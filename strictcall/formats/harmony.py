@@ -185,8 +185,10 @@ class _Rules:
         """Free text ended by the marker `end`."""
         if end in self.tokens:
             return f"TEXT {self.tok(end)}"
-        # spelled out in ordinary tokens: a lazy lexeme stops at the first one
-        return self.add(f"{name}[lazy]", lazy_until_regex(end))
+        # spelled out in ordinary tokens: a lazy lexeme stops at the first one, and spells no
+        # other marker (a `<|start|>` in the text would open a message of its own)
+        others = [m for m in MARKERS if m != end]
+        return self.add(f"{name}[lazy]", lazy_until_regex(end, others))
 
     def text(self) -> str:
         return "\n".join(self.rules) + "\n"
@@ -201,4 +203,5 @@ HARMONY = HarmonyFormat(
     reasoning_efforts=("low", "medium", "high"),
     turn_ends=(RETURN, CALL),
     native_builtin_tools=frozenset({"browser", PYTHON}),
+    required_tokens=MARKERS,
 )

@@ -238,7 +238,9 @@ class StreamParser(TextMachine[_State]):
                 self._fail("")
                 return new
             self.announced = True
-            self.out.append(Delta(tool_call_index=self.index, id=self.new_id(), name=body.name))
+            self.out.append(
+                Delta(tool_call_index=self.index, id=body.call_id or self.new_id(), name=body.name)
+            )
         if self.announced:
             self._arguments(body.take_arguments())
         if body.done:
@@ -331,7 +333,9 @@ class StreamParser(TextMachine[_State]):
             return
         if not self.announced:
             self.announced = True
-            self.out.append(Delta(tool_call_index=self.index, id=self.new_id(), name=body.name))
+            self.out.append(
+                Delta(tool_call_index=self.index, id=body.call_id or self.new_id(), name=body.name)
+            )
         self._arguments(body.take_arguments())
         self.raw = []
         self.body = None

@@ -117,3 +117,101 @@ def _string(node: ast.Constant, source: _Source) -> str:
             if isinstance(value, str):
                 return value
     return str(node.value)  # a str constant (the caller checked)
+
+
+# ---- a string literal streamed as JSON ---------------------------------------------------------
+_JSON_ESCAPE = re.compile(r'\\(["\\/bfnrt]|u[0-9a-fA-F]{4})')
+_HEX_WIDTH = {"x": 2, "u": 4, "U": 8}
+_OCTAL = "01234567"
+_STRING_STOPS = {q: re.compile(rf"[{q}\\\r\n]") for q in "'\""}
+
+
+def _json_chars(text: str) -> str:
+    """`text` as the inside of a JSON string (a lone surrogate from an escape stays escaped)."""
+    out = json.dumps(text, ensure_ascii=False)[1:-1]
+    try:
+        out.encode("utf-8")
+    except UnicodeEncodeError:
+        out = json.dumps(text)[1:-1]
+    return out
+
+
+class StringStream:
+    """One single-line Python string literal (after its opening quote) turned into the inside
+    of a JSON string as it arrives, so a long string argument streams like a JSON family's.
+
+    Each character is looked at once; only an escape sequence is held until it is complete.
+    In double quotes an escape JSON has is read as JSON (what the grammar writes), any other
+    as Python reads it, as `literal_json` does.
+    """
+
+    def __init__(self, quote: str):
+        self.quote = quote
+        self.stop = _STRING_STOPS[quote]
+        self.escape: list[str] | None = None  # an escape sequence being read
+        self.done = False
+        self.error: str | None = None
+
+    def feed(self, text: str, pos: int) -> tuple[int, str]:
+        """Read on from text[pos:]: (position after what was read, JSON text produced)."""
+        out: list[str] = []
+        n = len(text)
+        while pos < n and not self.done and self.error is None:
+            if self.escape is not None:
+                pos = self._feed_escape(text, pos, out)
+                continue
+            m = self.stop.search(text, pos)
+            if m is None:
+                out.append(_json_chars(text[pos:]))
+                pos = n
+                break
+            i = m.start()
+            out.append(_json_chars(text[pos:i]))
+            if m.group() == self.quote:
+                self.done = True
+            elif m.group() == "\\":
+                self.escape = ["\\"]
+            else:
+                self.error = "a line break inside a one-line string"
+                return i, "".join(out)
+            pos = i + 1
+        return pos, "".join(out)
+
+    def _feed_escape(self, text: str, pos: int, out: list[str]) -> int:
+        esc = self.escape
+        assert esc is not None
+        ch = text[pos]
+        kind = esc[1] if len(esc) > 1 else ch
+        # octal digits and `\\\r` end where the next character says: it is not consumed
+        if len(esc) > 1 and kind in _OCTAL and (ch not in _OCTAL or len(esc) == 4):
+            return self._end_escape(pos, out)
+        if kind == "\r" and len(esc) == 2 and ch != "\n":
+            return self._end_escape(pos, out)
+        esc.append(ch)
+        pos += 1
+        width = _HEX_WIDTH.get(kind)
+        complete = (
+            (width is not None and len(esc) == 2 + width)
+            or (kind == "N" and ch == "}")
+            or (kind not in _OCTAL and kind not in "xuUN\r")
+            or (kind == "\r" and len(esc) == 3)
+        )
+        if kind == "N" and len(esc) > 100:
+            self.error = "a \\N{...} escape that does not end"
+        elif complete:
+            return self._end_escape(pos, out)
+        return pos
+
+    def _end_escape(self, pos: int, out: list[str]) -> int:
+        esc = "".join(self.escape or ())
+        self.escape = None
+        try:
+            if self.quote == '"' and _JSON_ESCAPE.fullmatch(esc):
+                value = json.loads(f'"{esc}"')
+            else:
+                value = ast.literal_eval(f"{self.quote}{esc}{self.quote}")
+        except (ValueError, SyntaxError):
+            self.error = f"invalid escape {esc!r}"
+            return pos
+        out.append(_json_chars(value))
+        return pos

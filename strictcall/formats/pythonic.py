@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from strictcall.formats.base import Format
-from strictcall.formats.pyliteral import literal_json
+from strictcall.formats.pyliteral import StringStream, literal_json
 from strictcall.formats.reading import ObjectArguments, StringReader
 from strictcall.formats.syntax import Body, BodyParser, CallSyntax
 from strictcall.grammar.lark import literal
@@ -80,12 +80,17 @@ class _PythonCallParser(ObjectArguments):
         self.chunks: list[str] = []  # name or key characters so far
         self.key = ""
         self.value: _LiteralScanner | None = None
+        self.string: StringStream | None = None  # a string value streamed as it comes
+        self.fresh = False  # the value's first character is still to come
 
     def feed(self, text: str, pos: int) -> int:
         n = len(text)
         while pos < n and not self.done and self.error is None:
             if self.stage == "value":
+                before = pos
                 pos = self._feed_value(text, pos)
+                if pos == before and self.stage == "value" and self.error is None:
+                    break  # an opening quote may start a triple-quoted string: wait
                 continue
             reading = self.stage in ("name", "key")
             if reading:
@@ -116,6 +121,7 @@ class _PythonCallParser(ObjectArguments):
             self.key, self.chunks = self.key if stage == "equals" else word, []
             self.stage = "value"
             self.value = _LiteralScanner()
+            self.fresh = True
         elif stage == "key" and word and ch.isspace():
             self.key, self.chunks, self.stage = word, [], "equals"
         elif stage == "next" and ch in ",)":
@@ -127,6 +133,12 @@ class _PythonCallParser(ObjectArguments):
             self.error = f"unexpected {ch!r} in a pythonic call"
 
     def _feed_value(self, text: str, pos: int) -> int:
+        if self.fresh:
+            pos = self._open_value(text, pos)
+            if self.fresh:
+                return pos
+        if self.string is not None:
+            return self._feed_string(text, pos)
         scanner = self.value
         assert scanner is not None
         pos = scanner.feed(text, pos)
@@ -140,6 +152,39 @@ class _PythonCallParser(ObjectArguments):
                 return pos
             self._member(self.key, value)
             self.value = None
+            self.stage = "next"
+        return pos
+
+    def _open_value(self, text: str, pos: int) -> int:
+        """A value that is a one-line string literal streams as it comes (triple-quoted and
+        prefixed strings, like every other literal, are read whole)."""
+        n = len(text)
+        while pos < n and text[pos].isspace():
+            pos += 1
+        if pos == n:
+            return pos
+        quote = text[pos]
+        if quote in "'\"":
+            # a quote held alone, or two, may still open a triple-quoted string
+            if n - pos < 2 or (text[pos + 1] == quote and n - pos < 3):
+                return pos
+            if text[pos + 1] != quote or text[pos + 2] != quote:
+                self.string = StringStream(quote)
+                self._member(self.key, '"')
+                pos += 1
+        self.fresh = False
+        return pos
+
+    def _feed_string(self, text: str, pos: int) -> int:
+        string = self.string
+        assert string is not None
+        pos, out = string.feed(text, pos)
+        self.arguments.add(out)
+        if string.error:
+            self.error = string.error
+        elif string.done:
+            self.arguments.add('"')
+            self.string = self.value = None
             self.stage = "next"
         return pos
 

@@ -6,17 +6,28 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from strictcall.formats.apriel import APRIEL
 from strictcall.formats.base import Format
+from strictcall.formats.command_r import COMMAND_R7B
 from strictcall.formats.deepseek import DEEPSEEK_V3, DEEPSEEK_V31
+from strictcall.formats.deepseek_v32 import DEEPSEEK_V32
+from strictcall.formats.functools import FUNCTOOLS
+from strictcall.formats.glm import GLM45, GLM47
 from strictcall.formats.granite import GRANITE
 from strictcall.formats.granite_fc import GRANITE_20B_FC
 from strictcall.formats.harmony import HARMONY
 from strictcall.formats.hermes import HERMES
 from strictcall.formats.internlm import INTERNLM
+from strictcall.formats.kimi import KIMI_K2
+from strictcall.formats.lfm2 import LFM2
 from strictcall.formats.llama3 import LLAMA3_JSON
+from strictcall.formats.minimax import MINIMAX_M2
 from strictcall.formats.mistral import MISTRAL
+from strictcall.formats.nemotron import NEMOTRON
 from strictcall.formats.pythonic import LLAMA4_PYTHONIC, PYTHONIC
 from strictcall.formats.qwen3_coder import QWEN3_CODER
+from strictcall.formats.seed_oss import SEED_OSS
+from strictcall.formats.step3p5 import STEP3P5
 
 _BUILTIN: tuple[Format, ...] = (
     HERMES,
@@ -31,6 +42,18 @@ _BUILTIN: tuple[Format, ...] = (
     DEEPSEEK_V31,
     QWEN3_CODER,
     HARMONY,
+    GLM45,
+    GLM47,
+    KIMI_K2,
+    MINIMAX_M2,
+    DEEPSEEK_V32,
+    SEED_OSS,
+    STEP3P5,
+    NEMOTRON,
+    LFM2,
+    FUNCTOOLS,
+    COMMAND_R7B,
+    APRIEL,
 )
 
 _FORMATS: dict[str, Format] = {}

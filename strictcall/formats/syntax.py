@@ -32,6 +32,7 @@ class BodyParser(ABC):
     """Reads one call's body incrementally. Each character is looked at once."""
 
     name: str | None = None  # set once the name is complete
+    call_id: str | None = None  # the id the model wrote for the call, if its syntax has one
     done: bool = False  # the body is complete
     error: str | None = None  # the body is malformed
 

@@ -1,11 +1,14 @@
 """XML-parameter calls: `NAME>\\n<parameter=K>\\nV\\n</parameter>\\n...</function>`.
 
-(The `<function=` before the name is the call's opening, see formats/qwen3_coder.py.)
+(The `<function=` before the name is the call's opening, see formats/qwen3_coder.py.) Other
+families spell the same shape with other tags (`XmlTags`: GLM's `<arg_key>K</arg_key>
+<arg_value>V</arg_value>`, MiniMax's `<parameter name="K">V</parameter>`, Seed-OSS's).
 Values are raw text for strings and JSON otherwise; the tool's schema says which. Reading:
-one newline after `<parameter=K>` and one before `</parameter>` belong to the layout; a value
-ends at `</parameter>`, or where the next `<parameter=` or `</function>` begins (models forget
-closing tags). A value that may be typed and starts with `[`/`{` is JSON: a `</parameter>`
-inside one of its strings does not end it.
+where the tags put a newline around values (Qwen3-Coder), one newline after the opening and
+one before the closing belong to the layout; a value ends at its closing tag, or where the
+next parameter or the function's end begins (models forget closing tags). A value that may
+be typed and starts with `[`/`{` is JSON: a closing tag inside one of its strings does not end
+it.
 """
 
 from __future__ import annotations
@@ -16,28 +19,50 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from strictcall.formats.base import compact_json
+from strictcall.formats.matching import PartsMatcher
 from strictcall.formats.pyliteral import literal_json
 from strictcall.formats.reading import ObjectArguments, StringReader
 from strictcall.formats.syntax import Body, BodyParser
 from strictcall.grammar.lark import text_rule
-from strictcall.grammar.xml_parameters import MARKERS, XmlParameterRules, split_value
+from strictcall.grammar.xml_parameters import QWEN_TAGS, XmlParameterRules, XmlTags, value_kinds
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
-_PARAM_NAME = re.compile(r"[^<>\n]+")
+_PARAM_NAME = re.compile(r'[^<>\n"]+')
 _RAW_STOP = re.compile(r"<")
 _JSON_STOP = re.compile(r'[<"\\]')
+_JSON_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _LAYOUT = " \t\r\n"  # whitespace JSON ignores
-PARAM_OPEN, PARAM_CLOSE, FUNCTION_CLOSE = "<parameter=", "</parameter>", "</function>"
-_LONGEST = max(len(m) for m in MARKERS)
 
 
-def decode_value(text: str) -> str | None:
+def decode_value(text: str, kinds: frozenset[str] | None = None) -> str | None:
     """JSON text of a value written as another type than string; None: it is a string.
 
     Accepts JSON, Python literals for lists and dicts, and true/false/null in any case
-    (and None): what models write. The grammar keeps raw strings from looking like these.
+    (and None): what models write. `kinds`: the only types the parameter admits besides
+    string (None: any); text that reads as another type is a string (`8080` for a
+    parameter of `anyOf: [string, null]`). The grammar keeps raw strings from looking like
+    an admitted type.
     """
+    value = _decode(text)
+    if value is None or kinds is None or _kind(value) in kinds:
+        return value
+    if _kind(value) == "integer" and "number" in kinds:
+        return value
+    return None
+
+
+def _kind(value: str) -> str:
+    if value in ("true", "false"):
+        return "boolean"
+    if value == "null":
+        return "null"
+    if value[:1] in "[{":
+        return "array" if value[0] == "[" else "object"
+    return "integer" if _JSON_INTEGER.fullmatch(value) else "number"
+
+
+def _decode(text: str) -> str | None:
     body = text.strip(_LAYOUT)
     lower = body.lower()
     if lower in ("true", "false", "null"):
@@ -58,20 +83,27 @@ def decode_value(text: str) -> str | None:
     return None
 
 
-def typed(schema, root: dict) -> bool:
-    """Whether a parameter may hold something other than a string (None: unknown: no)."""
+def admitted(schema, root: dict) -> tuple[bool, frozenset[str] | None]:
+    """(a raw string is admitted, the other JSON kinds the parameter admits); a parameter the
+    tool does not declare is a string; a schema we cannot read admits anything (None)."""
     if schema is None:
-        return False
+        return True, frozenset()
     try:
-        return bool(split_value(schema, root, "#")[1])
-    except Exception:  # a schema we cannot read: take what the text looks like
-        return True
+        return value_kinds(schema, root)
+    except Exception:  # take what the text looks like
+        return True, None
 
 
 class _XmlParamsParser(ObjectArguments):
-    def __init__(self, schemas: Mapping[str, dict] | None):
+    def __init__(self, schemas: Mapping[str, dict] | None, tags: XmlTags):
         super().__init__()
         self.schemas = schemas
+        self.tags = tags
+        self.markers = tags.markers
+        self.longest = max(len(m) for m in self.markers)
+        self.name_end = tags.name_end.strip()
+        self.newlines = tags.layout == "\n"  # one newline around each value is layout
+        self.matcher: PartsMatcher | None = None  # the key's closing tags
         self.name = None
         self.done = False
         self.error = None
@@ -80,6 +112,8 @@ class _XmlParamsParser(ObjectArguments):
         self.tool: dict = {}
         self.key = ""
         self.typed = False
+        self.strings = True  # the parameter admits a raw string
+        self.kinds: frozenset[str] | None = frozenset()  # other kinds it admits (None: any)
         self.track = False  # a typed value that started as JSON: strings hide markers
         self.string = StringReader()
         self.started = False  # the value's first character was seen
@@ -95,6 +129,8 @@ class _XmlParamsParser(ObjectArguments):
                 pos = self._feed_value(text, pos)
             elif stage in ("name", "param"):
                 pos = self._feed_name(text, pos)
+            elif stage == "key_close":
+                pos = self._feed_key_close(text, pos)
             else:
                 pos = self._feed_between(text, pos)
             if pos == before and self.stage == stage and not self.done and self.error is None:
@@ -107,17 +143,38 @@ class _XmlParamsParser(ObjectArguments):
         if m:
             self.chunks.append(m.group())
             return m.end()
-        if text[pos] != ">" or not self.chunks:
-            self.error = "expected a name and '>'"
+        if not self.chunks:
+            self.error = "expected a name"
             return pos
-        word, self.chunks = "".join(self.chunks), []
-        if self.stage == "name":
-            self.name = word
-            self.tool = self._schema(word)
-            self.stage = "between"
-        else:
-            self._start_value(word)
-        return pos + 1
+        word = "".join(self.chunks)
+        if self.stage == "param":
+            self.key, self.chunks = word, []
+            closings = [self.tags.key_close.split()]
+            if self.tags.typed_key_close:
+                closings.append(self.tags.typed_key_close.split())
+            self.matcher = PartsMatcher(closings)
+            self.stage = "key_close"
+            return pos
+        end = self.name_end
+        if end and not text.startswith(end, pos):
+            if len(text) - pos < len(end) and end.startswith(text[pos:]):
+                return pos  # cut off: wait for more text
+            self.error = f"expected {end!r} after the name"
+            return pos
+        self.chunks = []
+        self.name = word
+        self.tool = self._schema(word)
+        self.stage = "between"
+        return pos + len(end)
+
+    def _feed_key_close(self, text: str, pos: int) -> int:
+        assert self.matcher is not None
+        pos, result = self.matcher.feed(text, pos)
+        if result is not None and result < 0:
+            self.error = f"expected {self.tags.key_close!r} after a parameter's name"
+        elif result is not None:
+            self._start_value(self.key, said=result if self.tags.typed_key_close else None)
+        return pos
 
     def _feed_between(self, text: str, pos: int) -> int:
         n = len(text)
@@ -125,9 +182,9 @@ class _XmlParamsParser(ObjectArguments):
             pos += 1
         if pos == n:
             return pos
-        for marker in (PARAM_OPEN, FUNCTION_CLOSE):
+        for marker in (self.tags.key_open, self.tags.function_close):
             if text.startswith(marker, pos):
-                if marker == PARAM_OPEN:
+                if marker == self.tags.key_open:
                     self.stage = "param"
                 else:
                     self._end_object()
@@ -135,7 +192,7 @@ class _XmlParamsParser(ObjectArguments):
                 return pos + len(marker)
             if n - pos < len(marker) and marker.startswith(text[pos:]):
                 return pos  # cut off: wait for more text
-        self.error = "expected <parameter= or </function>"
+        self.error = f"expected {self.tags.key_open!r} or {self.tags.function_close!r}"
         return pos
 
     def _feed_value(self, text: str, pos: int) -> int:
@@ -147,7 +204,7 @@ class _XmlParamsParser(ObjectArguments):
                 if pos == n:
                     break
                 self.started = True
-                self.track = self.typed and text[pos] in "[{"
+                self.track = self.typed and text[pos] in "[{" and self._container(text[pos])
             if self.string.inside:
                 pos = self.string.feed(text, pos)
                 continue
@@ -163,12 +220,12 @@ class _XmlParamsParser(ObjectArguments):
             if stop.group() == "\\":
                 pos = i + 1
                 continue
-            end = next((m for m in MARKERS if text.startswith(m, i)), None)
+            end = next((m for m in self.markers if text.startswith(m, i)), None)
             if end is not None:
                 self._value_text(text[start:i])
                 self._end_value()
-                return i + len(end) if end == PARAM_CLOSE else i
-            if n - i < _LONGEST and any(m.startswith(text[i:]) for m in MARKERS):
+                return i + len(end) if end == self.tags.value_close else i
+            if n - i < self.longest and any(m.startswith(text[i:]) for m in self.markers):
                 pos = i  # maybe a marker cut off at the end of the text
                 break
             pos = i + 1
@@ -182,13 +239,17 @@ class _XmlParamsParser(ObjectArguments):
         schema = self.schemas.get(name)
         return schema if isinstance(schema, dict) else {}
 
-    def _start_value(self, key: str) -> None:
+    def _start_value(self, key: str, said: int | None = None) -> None:
+        """`said`: the opening said the value is a raw string (0) or JSON (1)."""
         properties = self.tool.get("properties")
         schema = properties.get(key) if isinstance(properties, dict) else None
         if schema is None and isinstance(self.tool.get("additionalProperties"), dict):
             schema = self.tool["additionalProperties"]
         self.key = key
-        self.typed = typed(schema, self.tool)
+        self.strings, self.kinds = admitted(schema, self.tool)
+        if said is not None:
+            self.strings, self.kinds = (True, frozenset()) if said == 0 else (False, None)
+        self.typed = self.kinds is None or bool(self.kinds)
         self.track = self.started = False
         self.string = StringReader()
         self.first = True
@@ -198,6 +259,10 @@ class _XmlParamsParser(ObjectArguments):
         if not self.typed:  # a string: streamed as it comes
             self._member(key, '"')
 
+    def _container(self, ch: str) -> bool:
+        """A typed value opening with `ch` is JSON (a list or an object it admits)."""
+        return self.kinds is None or ("array" if ch == "[" else "object") in self.kinds
+
     def _value_text(self, text: str) -> None:
         if not text:
             return
@@ -206,9 +271,9 @@ class _XmlParamsParser(ObjectArguments):
             return
         if self.first:  # one leading newline is layout
             self.first = False
-            text = text[1:] if text.startswith("\n") else text
+            text = text[1:] if self.newlines and text.startswith("\n") else text
         text = self.held + text
-        self.held = "\n" if text.endswith("\n") else ""
+        self.held = "\n" if self.newlines and text.endswith("\n") else ""
         if self.held:
             text = text[:-1]
         if text:
@@ -220,39 +285,49 @@ class _XmlParamsParser(ObjectArguments):
             self.arguments.add('"')  # a held newline was the layout one
             return
         raw = "".join(self.chunks)
-        raw = raw[1:] if raw.startswith("\n") else raw
-        raw = raw[:-1] if raw.endswith("\n") else raw
-        value = decode_value(raw)
+        if self.newlines:
+            raw = raw[1:] if raw.startswith("\n") else raw
+            raw = raw[:-1] if raw.endswith("\n") else raw
+        value = decode_value(raw, self.kinds if self.strings else None)
         self._member(self.key, value if value is not None else json.dumps(raw))
         self.chunks = []
 
 
 @dataclass(frozen=True)
 class XmlParamsBody(Body):
-    """A name, then one `<parameter=K>` block per argument, then `</function>`."""
+    """A name, then one parameter block per argument, then the function's end (`tags`)."""
 
     schemas: Mapping[str, dict] | None = field(default=None, compare=False, hash=False)
+    tags: XmlTags = QWEN_TAGS
 
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
-        head = text_rule(name + ">\n", special_tokens)
-        return f"{head} {args_rule} {text_rule(FUNCTION_CLOSE, special_tokens)}"
+        head = text_rule(name + self.tags.name_end, special_tokens)
+        return f"{head} {args_rule} {text_rule(self.tags.function_close, special_tokens)}"
 
     def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
-        return XmlParameterRules(rule, schema).parameters(rule)
+        return XmlParameterRules(rule, schema, self.tags).parameters(rule)
 
     def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:
         return replace(self, schemas=schemas)
 
     def parser(self) -> BodyParser:
-        return _XmlParamsParser(self.schemas)
+        return _XmlParamsParser(self.schemas, self.tags)
 
     def render(self, name: str, arguments: str) -> str:
-        out = [name, ">\n"]
+        t = self.tags
+        out = [name, t.name_end]
         for key, value in json.loads(arguments).items():
             text = value if isinstance(value, str) else compact_json(value)
-            out.append(f"{PARAM_OPEN}{key}>\n{text}\n{PARAM_CLOSE}\n")
-        out.append(FUNCTION_CLOSE)
+            opening = t.opening
+            if t.typed_key_close and not isinstance(value, str):
+                opening = t.typed_key_close + t.layout
+            out.append(f"{t.key_open}{key}{opening}{text}{t.close}{t.separator}")
+        out.append(t.function_close)
         return "".join(out)
 
     def markers(self) -> tuple[str, ...]:
-        return (PARAM_OPEN, PARAM_CLOSE, FUNCTION_CLOSE)
+        return (
+            *self.tags.markers,
+            *self.tags.key_close.split(),
+            *self.tags.typed_key_close.split(),
+        )

@@ -103,9 +103,14 @@ def free_text_regex(excluded: Iterable[str], leading: Iterable[str] = ()) -> str
 
 
 def lazy_until_regex(marker: str, excluded: Iterable[str] = (), leading: Iterable[str] = ()) -> str:
-    """Regex for a lazy lexeme: any text up to and including the first `marker` (and free of
-    `excluded`, not beginning with `leading`)."""
-    return rf"/(?s:.*){regex_escape(marker)}/" + _exclusions(excluded, leading)
+    """Regex for a lazy lexeme: any text up to and including the first `marker`; the text
+    before it is free of `excluded` (which may be parts of `marker`) and does not begin with
+    `leading`."""
+    end = f"/{regex_escape(marker)}/"
+    excluded, leading = list(excluded), list(leading)
+    if not excluded and not leading:
+        return rf"/(?s:.*){regex_escape(marker)}/"
+    return f"({free_text_regex([marker, *excluded], leading)}) {end}"
 
 
 def json_rule(schema: object) -> str:

@@ -46,7 +46,6 @@ OBJECT_KEYS = frozenset({"properties", "required", "additionalProperties"})
 # can that these rules do not write. `$dynamicAnchor` only names a schema for `$dynamicRef`
 # (refused), so on its own it is an annotation here.
 REFUSED = (UNSUPPORTED - {"$dynamicAnchor"}) | {
-    "oneOf",
     "prefixItems",
     "additionalItems",
     "minProperties",
@@ -64,7 +63,7 @@ _EXTRA_KEY = r'/"[A-Za-z0-9_ .\-]*"/'
 
 
 _ASSERTIONS = STRING_KEYS | NUMBER_KEYS | ARRAY_KEYS | OBJECT_KEYS | REFUSED
-_ASSERTIONS |= {"type", "enum", "const", "anyOf", "allOf", "$ref"}
+_ASSERTIONS |= {"type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref"}
 
 
 def significant(schema: dict) -> set[str]:
@@ -105,6 +104,57 @@ def schema_types(schema: dict) -> list[str]:
         if keys & kws
     ]
     return inferred or list(ALL_TYPES)
+
+
+def value_kind(value: Any) -> str:
+    """The JSON type of a value (an integral float is an integer, as JSON Schema has it)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return {list: "array", dict: "object"}.get(type(value), "string")
+
+
+def schema_kinds(schema: Any, root: dict, seen: tuple[str, ...] = ()) -> frozenset[str]:
+    """Every JSON type a schema may admit (an integer counts as a number too)."""
+    if not isinstance(schema, dict) or schema == {}:
+        return frozenset(ALL_TYPES)
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if ref in seen:
+            return frozenset(ALL_TYPES)
+        return schema_kinds(resolve_ref(ref, root, ref), root, (*seen, ref))
+    if "const" in schema or "enum" in schema:
+        values = [schema["const"]] if "const" in schema else list(schema["enum"])
+        kinds = {value_kind(v) for v in values}
+    elif "anyOf" in schema or "oneOf" in schema:
+        branches = schema.get("anyOf", schema.get("oneOf"))
+        kinds = set().union(*(schema_kinds(b, root, seen) for b in branches))
+    elif "allOf" in schema and len(schema["allOf"]) == 1:
+        kinds = set(schema_kinds(schema["allOf"][0], root, seen))
+    else:
+        kinds = set(schema_types(schema))
+    if "integer" in kinds:
+        kinds.add("number")
+    if "number" in kinds:
+        kinds.add("integer")
+    return frozenset(kinds)
+
+
+def one_of(schema: dict, root: dict, path: str, what: str) -> list:
+    """The branches of a `oneOf` whose branches admit different types (so any value valid
+    against one is valid against no other, and `oneOf` means `anyOf`); else SchemaError."""
+    taken: set[str] = set()
+    for branch in schema["oneOf"]:
+        kinds = schema_kinds(branch, root)
+        if kinds & taken:
+            raise SchemaError("oneOf", path, f"{what} enforce oneOf only over different types")
+        taken |= kinds
+    return list(schema["oneOf"])
 
 
 def choices(values: Iterable[Any], schema: dict, root: dict) -> list[Any]:
@@ -179,10 +229,19 @@ class PythonLiteralRules:
             if len(branches) != 1 or keys - {"allOf"}:
                 raise SchemaError("allOf", path, "pythonic calls cannot combine schemas")
             return self.value(branches[0], f"{path}/allOf/0")
-        if "anyOf" in schema:
-            if keys - {"anyOf"}:
-                raise SchemaError("anyOf", path, "keywords next to anyOf cannot be combined")
-            alts = [self.value(s, f"{path}/anyOf/{i}") for i, s in enumerate(schema["anyOf"])]
+        for combinator in ("anyOf", "oneOf"):
+            if combinator not in schema:
+                continue
+            if keys - {combinator}:
+                raise SchemaError(
+                    combinator, path, f"keywords next to {combinator} cannot be combined"
+                )
+            branches = (
+                schema["anyOf"]
+                if combinator == "anyOf"
+                else one_of(schema, self.root, path, "pythonic calls")
+            )
+            alts = [self.value(s, f"{path}/{combinator}/{i}") for i, s in enumerate(branches)]
             return self._either(alts)
         if "enum" in schema or "const" in schema:
             values = [schema["const"]] if "const" in schema else list(schema["enum"])

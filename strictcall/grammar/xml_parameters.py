@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import dataclass
 
 import llguidance
 
@@ -23,23 +24,92 @@ from strictcall.grammar.python_literal import (
     OBJECT_KEYS,
     STRING_KEYS,
     choices,
+    one_of,
     resolve_ref,
     schema_types,
     significant,
+    value_kind,
 )
 from strictcall.grammar.schema import SchemaError, check_compiles, styled
 
-# Texts that end a value or start the next part; a raw value never contains them.
-MARKERS = ("</parameter>", "<parameter=", "</function>")
-CLOSE = "\n</parameter>"
+
+@dataclass(frozen=True)
+class XmlTags:
+    """How one family writes XML parameters. A parameter is `key_open KEY key_close`, the
+    value between `layout`s, `value_close`, then `separator`; `function_close` ends the call.
+    Whitespace inside `key_close` is layout (the parser takes any there).
+
+    The default is Qwen3-Coder's `<parameter=K>\nV\n</parameter>\n` ... `</function>`.
+    """
+
+    name_end: str = ">\n"  # after the function's name
+    key_open: str = "<parameter="
+    key_close: str = ">"
+    value_close: str = "</parameter>"
+    layout: str = "\n"  # written around each value; one such newline on each side is layout
+    separator: str = "\n"
+    function_close: str = "</function>"
+    # Where the opening says the value's type (DeepSeek V3.2's `string="false"`): the key's
+    # closing for values written as JSON; `key_close` is then the one for raw strings.
+    typed_key_close: str = ""
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        """Texts that end a value or start the next part; a raw value never contains them."""
+        return (self.value_close, self.key_open, self.function_close)
+
+    @property
+    def close(self) -> str:
+        """What ends every value."""
+        return self.layout + self.value_close
+
+    @property
+    def opening(self) -> str:
+        """What follows a key, up to the value."""
+        return self.key_close + self.layout
+
+
+QWEN_TAGS = XmlTags()
+MARKERS = QWEN_TAGS.markers
 NON_STRING = [t for t in ALL_TYPES if t != "string"]
 # Raw text the parser would read as another type (see formats/xml_params.decode_value).
 INTEGER = r"-?(0|[1-9][0-9]*)"
 NUMBER = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
-LOOKS_TYPED = rf"[ \t\r\n]*({NUMBER}|(?i:true|false|null|none)|[\[{{](?s:.*))[ \t\r\n]*"
-_TYPED = re.compile(LOOKS_TYPED)  # the same test in Python, for values known in advance
-_NAME_FORBIDDEN = re.compile(r"[<>\s]")
+# Raw text that reads as each JSON kind (what decode_value takes for it).
+KIND_PATTERNS = {
+    "integer": INTEGER,
+    "number": NUMBER,
+    "boolean": "(?i:true|false)",
+    "null": "(?i:null|none)",
+    "array": r"\[(?s:.*)",
+    "object": r"\{(?s:.*)",
+}
+_NAME_FORBIDDEN = re.compile(r"[<>\s\"]")
 _EXTRA_NAME = r"/[A-Za-z0-9_.\-]+/"
+
+
+def looks_typed(kinds: frozenset[str]) -> str:
+    """Regex for raw text the parser reads as one of `kinds` (so not as a string)."""
+    names = [k for k in KIND_PATTERNS if k in kinds and not (k == "integer" and "number" in kinds)]
+    return rf"[ \t\r\n]*({'|'.join(KIND_PATTERNS[k] for k in names)})[ \t\r\n]*"
+
+
+def kinds_of(others: list[dict]) -> frozenset[str]:
+    """The JSON kinds (besides string) that `others` (split_value's second half) admit."""
+    out: set[str] = set()
+    for schema in others:
+        if "enum" in schema:
+            out |= {value_kind(v) for v in schema["enum"]}
+        else:
+            kind = schema.get("type", NON_STRING)
+            out |= set(kind) if isinstance(kind, list) else {kind}
+    return frozenset(out)
+
+
+def value_kinds(schema, root: dict) -> tuple[bool, frozenset[str]]:
+    """(whether a raw string is admitted, the other JSON kinds admitted) for one parameter."""
+    strings, others = split_value(schema, root, "#")
+    return bool(strings), kinds_of(others)
 
 
 def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
@@ -49,7 +119,7 @@ def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
     if not isinstance(schema, dict):
         raise SchemaError("$", path, "a schema that admits nothing cannot be called with")
     keys = significant(schema)
-    whole = sorted(keys & {"oneOf", "not", "if", "then", "else"})
+    whole = sorted(keys & {"not", "if", "then", "else"})
     if whole:
         raise SchemaError(whole[0], path, "XML parameters cannot enforce it")
     if "$ref" in schema:
@@ -59,12 +129,17 @@ def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
         if ref in seen:
             raise SchemaError("$ref", path, "a parameter cannot be only a recursive reference")
         return split_value(resolve_ref(ref, root, path), root, ref, (*seen, ref))
-    if "anyOf" in schema:
-        if keys - {"anyOf"}:
-            raise SchemaError("anyOf", path, "keywords next to anyOf cannot be combined")
+    for combinator in ("anyOf", "oneOf"):
+        if combinator not in schema:
+            continue
+        if keys - {combinator}:
+            raise SchemaError(combinator, path, f"keywords next to {combinator} cannot be combined")
+        branches = schema[combinator]
+        if combinator == "oneOf":
+            branches = one_of(schema, root, path, "XML parameters")
         strings, others = [], []
-        for i, branch in enumerate(schema["anyOf"]):
-            s, o = split_value(branch, root, f"{path}/anyOf/{i}", seen)
+        for i, branch in enumerate(branches):
+            s, o = split_value(branch, root, f"{path}/{combinator}/{i}", seen)
             strings += s
             others += o
         return strings, others
@@ -91,9 +166,10 @@ def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
 class XmlParameterRules:
     """Collects the rules for one tool's parameters (rule names start with `prefix`)."""
 
-    def __init__(self, prefix: str, root: dict):
+    def __init__(self, prefix: str, root: dict, tags: XmlTags = QWEN_TAGS):
         self.prefix = prefix
         self.root = root
+        self.tags = tags
         self.rules: list[tuple[str, str]] = []
         self.count = 0
 
@@ -118,7 +194,10 @@ class XmlParameterRules:
             if not key or _NAME_FORBIDDEN.search(key):
                 raise SchemaError("properties", "#", f"{key!r} cannot be a parameter name")
             value = self.value(sub, f"#/properties/{key}")
-            one = f"{literal(f'<parameter={key}>' + chr(10))} {value} {literal(chr(10))}"
+            tags = self.tags
+            opening = "" if tags.typed_key_close else tags.opening  # then inside the value
+            one = f"{literal(tags.key_open + key + opening)} {value}"
+            one += f" {literal(tags.separator)}" if tags.separator else ""
             parts.append(one if key in required else f"({one})?")
         additional = root.get("additionalProperties", True)
         if additional is not False:
@@ -128,26 +207,34 @@ class XmlParameterRules:
                 name += f" & ~/({taken})/"
             name = self._add(name, f"{self.prefix}_{self.count + 1}".upper())
             value = self.value(additional, "#/additionalProperties")
-            parts.append(f'("<parameter=" {name} ">\\n" {value} "\\n")*')
+            tags = self.tags
+            sep = f" {literal(tags.separator)}" if tags.separator else ""
+            opening = "" if tags.typed_key_close else f" {literal(tags.opening)}"
+            parts.append(f"({literal(tags.key_open)} {name}{opening} {value}{sep})*")
         return [(rule, " ".join(parts) or '""'), *self.rules]
 
     def value(self, schema, path: str) -> str:
         """A rule for one value and the `\\n</parameter>` after it."""
         strings, others = split_value(schema, self.root, path)
-        alternatives = [self._raw(s, path, typed=bool(others)) for s in strings]
-        if others and strings:
+        tags = self.tags
+        said = bool(tags.typed_key_close)  # the opening says which type: nothing to avoid
+        kinds = frozenset() if said else kinds_of(others)
+        raw_head = f"{literal(tags.opening)} " if said else ""
+        typed_head = f"{literal(tags.typed_key_close + tags.layout)} " if said else ""
+        alternatives = [raw_head + self._raw(s, path, kinds) for s in strings]
+        if others and strings and not said:
             # llguidance lexes greedily and never backs up across lexemes: a typed value that
             # could also begin a raw string must be a lazy lexeme ending where the raw one
             # does. Only lists and objects (which no raw string here starts like) use %json.
             scalars, containers = _scalars_and_containers(others, path)
             if scalars:
                 pattern = "|".join(dict.fromkeys(scalars))
-                terminal = f"/({pattern}){regex_escape(CLOSE)}/"
+                terminal = f"/({pattern}){regex_escape(self.tags.close)}/"
                 name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
                 alternatives.append(self._add(name, f"{self.prefix}_{self.count + 1}[lazy]"))
             others = containers
         if others:
-            alternatives.append(f"{self._json(others, path)} {literal(CLOSE)}")
+            alternatives.append(f"{typed_head}{self._json(others, path)} {literal(tags.close)}")
         if not alternatives:
             raise SchemaError("type", path, "no value satisfies the schema")
         if len(alternatives) == 1 and " " not in alternatives[0]:
@@ -162,20 +249,21 @@ class XmlParameterRules:
         check_compiles(rest, path)  # compiled alone, an impossible value is an error
         return self._add(json_rule(styled(rest)))
 
-    def _raw(self, schema: dict, path: str, typed: bool) -> str:
+    def _raw(self, schema: dict, path: str, kinds: frozenset[str]) -> str:
         """A lazy lexeme: raw text valid against a string schema, then `\\n</parameter>`."""
         if "format" in schema:
             raise SchemaError("format", path, "a string written raw cannot be held to a format")
-        close = regex_escape(CLOSE)
+        close = regex_escape(self.tags.close)
+        markers_ = self.tags.markers
         literal_value = _literal_pattern(schema.get("pattern")) if "pattern" in schema else None
-        if literal_value is not None and not _writable(literal_value, typed):
+        if literal_value is not None and not _writable(literal_value, kinds, markers_):
             raise SchemaError(
                 "pattern", path, f"{literal_value!r} cannot be written as a raw parameter value"
             )
         if "enum" in schema:
             # a value holding a parameter marker (or reading as another type) cannot be written
             # raw; an enum of only such values cannot be enforced at all
-            values = [v for v in schema["enum"] if _writable(v, typed)]
+            values = [v for v in schema["enum"] if _writable(v, kinds, markers_)]
             if not values:
                 keyword = "const" if len(schema["enum"]) == 1 else "enum"
                 raise SchemaError(keyword, path, "no value can be written as a raw parameter")
@@ -188,23 +276,23 @@ class XmlParameterRules:
             if "pattern" in schema:
                 parts.append(pattern_regex(schema["pattern"], path))
             parts = parts or ["(?s:.*)"]
-        markers = "|".join(regex_escape(m) for m in MARKERS)
+        markers = "|".join(regex_escape(m) for m in markers_)
         terms = [f"/{p}{close}/" for p in parts]
         terms.append(f"~/(?s:.*)({markers})(?s:.*){close}/")
-        if typed:  # a string that reads as another type would come back as that type
-            terms.append(f"~/{LOOKS_TYPED}{close}/")
+        if kinds:  # a string that reads as another admitted type would come back as that type
+            terms.append(f"~/{looks_typed(kinds)}{close}/")
         terminal = " & ".join(terms)
         _check_regex(terminal, path)
         name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
         return self._add(name, f"{self.prefix}_{self.count + 1}[lazy]")
 
 
-def _writable(value: str, typed: bool) -> bool:
+def _writable(value: str, kinds: frozenset[str], markers: tuple[str, ...]) -> bool:
     """Can `value` be written raw: no parameter marker in it, and (where the parameter may
     also hold other types) it does not read as one of them."""
-    if any(m in value for m in MARKERS):
+    if any(m in value for m in markers):
         return False
-    return not (typed and _TYPED.fullmatch(value))
+    return not (kinds and re.fullmatch(looks_typed(kinds), value))
 
 
 def _literal_pattern(pattern: str | None) -> str | None:

@@ -10,6 +10,7 @@ import pytest
 
 from strictcall.demo import QWEN25, TinyFamily
 from tests.api.family_harness import FamilyCase, exercise, reasoning_of
+from tests.api.modern_families import MODERN_CASES
 from tests.api.toolsets import TOOLS
 from tests.conftest import DATA, Server, tiny_model
 
@@ -245,6 +246,7 @@ CASES = [
         reasoning=True,
     ),
     FamilyCase(QWEN3_CODER, "qwen3_coder", favour={"<tool_call>": 4}),
+    *MODERN_CASES,
 ]
 
 
@@ -323,7 +325,16 @@ def test_what_the_syntax_cannot_write_is_refused_by_name(family):
     """A key with a space is fine in JSON arguments, but no keyword argument or XML parameter
     can be named so: a 400 that names the keyword, never a call the grammar cannot make."""
     case, server = family
-    if case.format_name not in ("pythonic", "llama4_pythonic", "qwen3_coder"):
+    if case.format_name not in (
+        "pythonic",
+        "llama4_pythonic",
+        "qwen3_coder",
+        "glm45",
+        "minimax_m2",
+        "seed_oss",
+        "step3p5",
+        "lfm2",
+    ):
         pytest.skip("JSON arguments can carry any key")
     with pytest.raises(openai.BadRequestError) as err:
         server.client().chat.completions.create(

@@ -99,3 +99,33 @@ def test_bad_flags_exit_with_a_message_that_says_what_to_do(flags, message):
     )
     assert run.returncode == 2
     assert message in run.stderr
+
+
+def _serve(model, *flags: str, seconds: float = 90) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "strictcall", "serve", str(model), *flags],
+        capture_output=True,
+        text=True,
+        timeout=seconds,
+    )
+
+
+def test_harmony_on_a_tokenizer_without_its_tokens_is_refused_at_start(demo_model):
+    """`--tool-format openai` where the vocabulary has no Harmony tokens could never make a
+    call: the server says so in one line and exits."""
+    run = _serve(demo_model, "--tool-format", "openai", "--port", "1")
+    assert run.returncode == 2, run.stderr[-2000:]
+    lines = [line for line in run.stderr.splitlines() if line.startswith("strictcall:")]
+    assert len(lines) == 1 and "<|channel|>" in lines[0] and "openai" in lines[0], run.stderr
+
+
+def test_a_tool_format_that_contradicts_the_template_warns_with_the_detected_one(demo_model):
+    server = Server(demo_model, "--tool-format", "mistral")
+    try:
+        models = server.client().models.list()
+        assert models.data[0].model_extra["tool_format"] == "mistral"  # the flag still wins
+        log = server.log.read_text()
+        assert "--tool-format mistral contradicts the chat template" in log
+        assert "points to hermes" in log
+    finally:
+        server.stop()

@@ -214,6 +214,26 @@ def test_grammar_for_llama4_writes_both_markers(accepts):
     assert not accepts(LLAMA4, schema, "[f(a=1)]", mode="none")
 
 
+def test_alternatives_of_different_types_are_each_written_as_their_type(accepts):
+    """anyOf, oneOf (over different types), type lists and enums: each value in its own
+    Python spelling, and only those the schema admits."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "port": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "host": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "pick": {"enum": ["a", 7]},
+        },
+    }
+    for args in ("port=8080", 'port="8080"', "host=None", 'host="8080"', "pick=7", 'pick="a"'):
+        assert accepts(PYTHONIC, schema, f"[f({args})]"), args
+    for args in ("host=8080", "pick=8", 'pick="7"', "port=True"):
+        assert not accepts(PYTHONIC, schema, f"[f({args})]"), args
+    tools = [{"type": "function", "function": {"name": "f", "parameters": schema}}]
+    read = PYTHONIC.parse('[f(port=8080, host="8080")]', tools).tool_calls[0].arguments
+    assert json.loads(read) == {"port": 8080, "host": "8080"}
+
+
 def test_open_objects_take_other_arguments_but_not_declared_ones_twice(accepts):
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     schema["additionalProperties"] = True
@@ -231,6 +251,7 @@ def test_open_objects_take_other_arguments_but_not_declared_ones_twice(accepts):
         ({"properties": {"a-b c": {"type": "string"}}}, "properties"),
         ({"properties": {"a": {"$ref": "https://example.com/x"}}}, "$ref"),
         ({"anyOf": [{"properties": {"a": {}}}]}, "anyOf"),
+        ({"properties": {"a": {"oneOf": [{"type": "integer"}, {"type": "number"}]}}}, "oneOf"),
     ],
 )
 def test_what_cannot_be_enforced_is_refused_by_name(schema, keyword):
@@ -249,3 +270,37 @@ def test_a_long_literal_is_read_in_linear_time():
     r = PYTHONIC.parse(text)
     assert time.perf_counter() - start < 5
     assert len(json.loads(r.tool_calls[0].arguments)["a"]) == 40001
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "'plain'",
+        '"say \\"hi\\" \\\\ \\/ \\u00e9 \\ud83d\\ude00"',  # JSON escapes in double quotes
+        "'it\\'s \\x41\\101\\0 \\N{BULLET} \\t'",  # Python's escapes
+        "''",
+        '""',
+        "'''triple'''",  # read whole
+        "'\\7x'",
+    ],
+)
+def test_string_arguments_stream_with_the_value_literal_json_gives(literal):
+    text = f"[f(a={literal}, b=1)]"
+    want = {"a": json.loads(literal_json(literal)), "b": 1}
+    for pieces in ([len(text)], [1] * len(text), random_pieces(text, random.Random(3))):
+        r = parse_chunked(PYTHONIC, text, pieces)
+        assert calls(r) == [("f", want)], pieces
+
+
+def test_a_string_argument_is_sent_before_the_call_closes():
+    parser = PYTHONIC.stream()
+    out = parser.feed("[f(a='abc") + parser.feed("def")
+    assert "".join(d.arguments or "" for d in out) == '{"a": "abcdef'
+    rest = parser.feed("', b=2)]") + parser.close()
+    assert "".join(d.arguments or "" for d in rest) == '", "b": 2}'
+
+
+@pytest.mark.parametrize("text", ["[f(a='x' 'y')]", "[f(a='x'.upper())]", "[f(a='x\ny')]"])
+def test_what_follows_a_streamed_string_must_end_the_value(text):
+    r = PYTHONIC.parse(text)
+    assert not r.tool_calls and r.content == text

@@ -187,7 +187,7 @@ def test_grammar_accepts_valid_calls(accepts, params):
         [("path", "p"), ("count", "seven")],
         [("path", "p"), ("flag", "True")],  # the grammar writes JSON
         [("path", "p"), ("label", "nine chars")],  # maxLength
-        [("path", "p"), ("label", "42")],  # a string that would read back as a number
+        [("path", "p"), ("label", "None")],  # a string that would read back as null
         [("code", "ABC"), ("path", "p")],  # the schema's order
     ],
 )
@@ -232,7 +232,8 @@ def test_typed_values_next_to_raw_strings(accepts):
     [
         ({"properties": {"a": {"type": "string", "format": "email"}}}, "format"),
         ({"properties": {"a": {"type": "string", "pattern": "^a|b$"}}}, "pattern"),
-        ({"properties": {"a": {"oneOf": [{"type": "string"}]}}}, "oneOf"),
+        ({"properties": {"a": {"oneOf": [{"type": "string"}, {"maxLength": 2}]}}}, "oneOf"),
+        ({"properties": {"a": {"oneOf": [{"type": "integer"}, {"type": "number"}]}}}, "oneOf"),
         ({"properties": {"a b": {"type": "string"}}}, "properties"),
         ({"properties": {}, "minProperties": 1}, "minProperties"),
     ],
@@ -263,3 +264,46 @@ def test_values_the_syntax_cannot_write_are_refused_by_keyword(prop, keyword):
         get_format("qwen3_coder").grammar(spec)
     assert info.value.keyword == keyword
     assert "properties/v" in info.value.path
+
+
+ALTERNATIVES = {
+    "type": "object",
+    "properties": {
+        "port": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "host": {"type": ["string", "null"]},
+        "either": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "pick": {"enum": ["a", 7]},
+        "ratio": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+    },
+}
+ALT_TOOLS = [{"type": "function", "function": {"name": "w", "parameters": ALTERNATIVES}}]
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "read"),
+    [
+        ("port", "8080", "8080"),  # no number in the schema: the text is the string
+        ("port", "null", None),
+        ("port", "[1]", "[1]"),
+        ("host", "true", "true"),
+        ("host", "null", None),
+        ("either", "8080", 8080),
+        ("either", "abc", "abc"),
+        ("pick", "7", 7),
+        ("pick", "a", "a"),
+        ("ratio", "2.5", "2.5"),  # an integer is admitted, 2.5 is not one
+        ("ratio", "3", 3),
+    ],
+)
+def test_values_are_typed_by_the_schemas_own_alternatives(accepts, key, text, read):
+    """A value is another type than string only where the schema admits that type."""
+    spec = ConstraintSpec(
+        tools=(ToolSpec("w", normalize_parameters(ALTERNATIVES)),), mode="required"
+    )
+    tok = llguidance.hf.from_tokenizer(AutoTokenizer.from_pretrained(accepts.model))
+    grammar = llguidance.LLMatcher.grammar_from_lark(QWEN.grammar(spec))
+    written = call((key, text), name="w")
+    assert args(written, ALT_TOOLS) == [{key: read}]
+    matcher = llguidance.LLMatcher(tok, grammar, log_level=0)
+    # the grammar writes exactly this text for this value
+    assert matcher.consume_tokens(tok.greedy_tokenize(written)) and matcher.is_accepting()

@@ -182,10 +182,18 @@ def _closing_ids(markers_as_tokens: bool) -> frozenset[int]:
     return frozenset(ids)
 
 
-def random_walk(grammar: str, seed: int, markers_as_tokens: bool, max_tokens: int = 400):
+def random_walk(
+    grammar: str,
+    seed: int,
+    markers_as_tokens: bool,
+    max_tokens: int = 400,
+    extra_markers: tuple[str, ...] = (),
+):
     """Decode at random under `grammar`, as a random-weight model would, with the engine's
     own recovery for tokens the mask allows but the matcher refuses.
 
+    `extra_markers` are tried too, spelled in ordinary tokens even where they are special
+    tokens (what a model can always attempt).
     Returns (text, finished): the text the parser would read, and whether the grammar ended.
     """
     hf, lltok, special = tokenizer(markers_as_tokens)
@@ -198,6 +206,7 @@ def random_walk(grammar: str, seed: int, markers_as_tokens: bool, max_tokens: in
         for m in all_markers()
         if m in grammar or regex_escape(m) in grammar
     ]
+    markers += [lltok.greedy_tokenize(m) for m in extra_markers]
     matcher = llguidance.LLMatcher(
         lltok, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0
     )

@@ -26,6 +26,9 @@ from tests.reliability.hostile import (
 )
 
 FORMATS = format_names()
+# Served end to end with the demo model, whose tokenizer has no Harmony tokens (a server refuses
+# `openai` there); gpt-oss runs end to end with its own tiny model in tests/api/test_harmony.py.
+SERVED = [n for n in FORMATS if not get_format(n).required_tokens]
 NAME = "tool.x-1"  # an accepted name using every non-alphanumeric the API allows
 
 
@@ -169,7 +172,7 @@ def test_hostile_tool_names_are_refused(name):
 def format_servers(demo_model):
     from tests.reliability.inprocess import FormatServers
 
-    servers = FormatServers(demo_model, FORMATS)
+    servers = FormatServers(demo_model, SERVED)
     yield servers
     servers.stop()
 
@@ -232,8 +235,8 @@ def test_every_family_generates_valid_calls_under_hostile_schemas(format_servers
 
     async def main():
         jobs, keys = [], []
-        clients = {name: format_servers.async_client(name) for name in FORMATS}
-        for name in FORMATS:
+        clients = {name: format_servers.async_client(name) for name in SERVED}
+        for name in SERVED:
             for h in _e2e_strings(get_format(name)):
                 enforced, key = writable(get_format(name), h)
                 if not enforced:
@@ -266,7 +269,7 @@ def test_every_family_generates_valid_calls_under_hostile_schemas(format_servers
         except (AssertionError, ValueError, jsonschema.ValidationError) as exc:
             problems.append(f"{where}: {exc!s:.300}")
     assert not problems, "\n".join(problems)
-    assert complete >= len(FORMATS), f"only {complete} generations completed"
+    assert complete >= len(SERVED), f"only {complete} generations completed"
 
 
 # ---- the answer text cannot spell a call ------------------------------------------------------
@@ -338,3 +341,57 @@ def test_a_regex_answer_cannot_spell_a_call(client, server):
         )
         for call in r.choices[0].message.tool_calls or []:
             jsonschema.validate(json.loads(call.function.arguments), SCHEMAS[call.function.name])
+
+
+# ---- a value spelling the model's own end of turn ----------------------------------------------
+END_OF_TURN = "<|im_end|>"  # the demo model's end-of-sequence token
+EOT_SCHEMA = {
+    "type": "object",
+    "properties": {"c": {"const": f"x{END_OF_TURN}y"}, "e": {"enum": [END_OF_TURN]}},
+    "required": ["c", "e"],
+}
+
+
+def test_a_value_spelling_the_end_of_turn_is_written_in_every_format(format_servers):
+    """A const/enum holding the model's end-of-turn marker: the mask lets the end token in
+    where the grammar forces its spelling; the engine writes the text in ordinary tokens
+    instead, so the call completes (never a 400 after generation)."""
+    import asyncio
+
+    tool = {"type": "function", "function": {"name": "f", "parameters": EOT_SCHEMA}}
+
+    async def main():
+        clients = {name: format_servers.async_client(name) for name in SERVED}
+        jobs = [
+            clients[name].chat.completions.create(
+                model=format_servers.model,
+                messages=[{"role": "user", "content": "x"}],
+                tools=[tool],
+                tool_choice="required",
+                parallel_tool_calls=False,
+                max_tokens=300,
+                seed=seed,
+            )
+            for name in SERVED
+            for seed in range(2)
+        ]
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        for c in clients.values():
+            await c.close()
+        return results
+
+    results = iter(asyncio.run(main()))
+    for name in SERVED:
+        complete = 0
+        for _seed in range(2):
+            r = next(results)
+            assert not isinstance(r, BaseException), (name, r)
+            choice = r.choices[0]
+            if choice.finish_reason == "length":
+                continue
+            assert choice.finish_reason == "tool_calls", (name, choice)
+            (call,) = choice.message.tool_calls
+            expected = {"c": f"x{END_OF_TURN}y", "e": END_OF_TURN}
+            assert json.loads(call.function.arguments) == expected
+            complete += 1
+        assert complete, f"{name}: no call completed"
