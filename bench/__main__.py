@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         common.RESULTS = common.RESULTS.parent / "results-quick"
         parse.SIZES, parse.REPEATS = (1024, 8192), 2
-        grammar.TOOL_COUNTS, grammar.REPEATS = (1, 10), 1
+        grammar.TOOL_COUNTS, grammar.REPEATS, grammar.ROUNDS = (1, 10), 1, 1
         decode.PLAN = ((models.DEMO, 16, 2),)
         concurrency.PLAN = ((models.DEMO, 8, 1),)
     runners = {

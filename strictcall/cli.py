@@ -52,6 +52,13 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-num-seqs", type=int, default=16, help="sequences decoded together")
     p.add_argument("--threads", type=int, help="torch threads on CPU (default: all cores but one)")
     p.add_argument(
+        "--fast-forward",
+        default="on",
+        choices=["on", "off"],
+        help="feed the tokens a grammar forces ahead in one forward pass, kept as far as the "
+        "model agrees (outputs are identical either way; default on)",
+    )
+    p.add_argument(
         "--max-queue", type=int, default=256, help="requests in flight before new ones get 503"
     )
     limits = p.add_argument_group("limits (each refusal is a 4xx naming the field)")
@@ -215,6 +222,7 @@ def serve(args: argparse.Namespace) -> int:
             chat_template=args.chat_template,
             trust_remote_code=args.trust_remote_code,
             threads=args.threads,
+            fast_forward=args.fast_forward == "on",
         )
     )
     config = ServerConfig(

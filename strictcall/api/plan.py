@@ -21,12 +21,16 @@ from strictcall.formats import ConstraintSpec, ToolSpec
 from strictcall.formats.constraint import TOOL_NAME
 from strictcall.formats.parser import StreamParser
 from strictcall.formats.types import DeltaParser, openai_call_id
+from strictcall.grammar.matchers import LarkMemo
 from strictcall.grammar.response_format import (
     FormatError,
     from_response_format,
     from_structured_outputs,
 )
 from strictcall.grammar.schema import SchemaError, check_tool_parameters
+
+# Lark by constraint: an agent sends the same tools every turn (grammar/matchers.py)
+LARKS = LarkMemo()
 
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 
@@ -441,7 +445,8 @@ def make_plan(inp: PlanInput, state: AppState) -> ChatPlan:
             special_tokens=state.tokenizer.special_tokens,
         )
         try:
-            grammar = state.fmt.grammar(spec)
+            fmt = state.fmt
+            grammar = LARKS.lark(fmt, spec, lambda: fmt.grammar(spec))
         except SchemaError as exc:  # a schema this format's syntax cannot enforce
             raise APIError(
                 f"Invalid schema for the {state.fmt.name} tool format: {exc}",

@@ -6,7 +6,6 @@ server never quietly drops a constraint (DESIGN idea 5).
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -16,6 +15,8 @@ from typing import Any
 
 import jsonschema
 import llguidance
+
+from strictcall.grammar.plain import is_plain
 
 # Keywords llguidance cannot enforce (it says "Unimplemented keys"). Listed here too so that the
 # error names the path, not only the keyword.
@@ -99,8 +100,25 @@ def _escape_pointer(name: str) -> str:
 def _too_deep(schema: Any, max_depth: int) -> str | None:
     """The JSON pointer of a value nested deeper than `max_depth`, or None.
 
-    Iterative and stopping at the limit, so a hostile nesting cannot exhaust the stack.
+    Iterative and stopping at the limit, so a hostile nesting cannot exhaust the stack. Paths
+    are only spelled out once a schema is known to be too deep.
     """
+    stack: list[tuple[Any, int]] = [(schema, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > max_depth:
+            return _deep_path(schema, max_depth)
+        stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+    return None
+
+
+def _deep_path(schema: Any, max_depth: int) -> str:
     stack: list[tuple[Any, int, str]] = [(schema, 1, "#")]
     while stack:
         value, depth, path = stack.pop()
@@ -113,19 +131,56 @@ def _too_deep(schema: Any, max_depth: int) -> str | None:
         if depth > max_depth:
             return path
         stack.extend((v, depth + 1, p) for v, p in children)
-    return None
+    raise AssertionError("not too deep")
 
 
 def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
     """Raise SchemaError unless `schema` is valid JSON Schema that the grammar can enforce.
 
-    Results are cached by the schema's text: clients send the same tools request after request.
+    Verdicts are cached by the schema's canonical text: clients send the same tools request
+    after request, and each distinct schema is checked once.
     """
     limits = limits or SchemaLimits()
     if not isinstance(schema, dict):
         raise SchemaError("type", "#", "a JSON Schema must be an object")
-    # depth first, iteratively: a hostile schema must not exhaust the stack in json.dumps
-    if (deep := _too_deep(schema, limits.max_depth)) is not None:
+    try:
+        text = json.dumps(schema, sort_keys=True)
+    except RecursionError:  # nested past what Python recurses through: too deep at any limit
+        _check_size(schema, None, limits)
+        raise
+    key = (text, limits)
+    problem = _VERDICTS.get(key, _UNSEEN)
+    if problem is _UNSEEN:
+        try:
+            _check_size(schema, text, limits)
+            problem = _check_cached(text)
+        except SchemaError as exc:
+            problem = exc.keyword, exc.path, exc.detail
+        if len(_VERDICTS) >= _CACHED:
+            _VERDICTS.clear()  # a flood of distinct schemas costs their checks, never memory
+        _VERDICTS[key] = problem
+    if problem is not None:
+        raise SchemaError(*problem)
+
+
+_CACHED = 4096
+_UNSEEN = object()
+_VERDICTS: dict[tuple[str, SchemaLimits], Any] = {}
+
+
+def clear_caches() -> None:
+    """Forget every verdict (benchmarks time a tool set seen for the first time)."""
+    _VERDICTS.clear()
+    _TOOLS.clear()
+    _check_cached.cache_clear()
+    _compile_problem.cache_clear()
+    _written_by_llguidance.cache_clear()
+
+
+def _check_size(schema: dict, text: str | None, limits: SchemaLimits) -> None:
+    """Depth first, iteratively: a hostile nesting must not exhaust the stack; then size."""
+    if (deep := _too_deep(schema, limits.max_depth)) is not None or text is None:
+        deep = deep or "#"
         nesting = {*_SCHEMA_VALUED, *_SCHEMA_LISTS, *_SCHEMA_MAPS, "enum", "const", "default"}
         keyword = next((p for p in reversed(deep.split("/")) if p in nesting), "$")
         raise SchemaError(
@@ -133,19 +188,26 @@ def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
             deep,
             f"schema nests deeper than {limits.max_depth} levels (--max-schema-depth)",
         )
-    text = json.dumps(schema, sort_keys=True)
     if len(text) > limits.max_bytes:
         raise SchemaError(
             "$", "#", f"schema is larger than {limits.max_bytes} bytes (--max-schema-bytes)"
         )
-    problem = _check_cached(text)
-    if problem is not None:
-        raise SchemaError(*problem)
+
+
+# A JSON escape of a UTF-16 surrogate: llguidance refuses a lone one, so such text is never
+# taken for plain (a pair, an emoji, merely costs the full checks).
+_SURROGATE = re.compile(r"\\ud[89a-f]")
+
+
+def _plain(text: str, schema: Any) -> bool:
+    return not _SURROGATE.search(text) and is_plain(schema)
 
 
 @functools.lru_cache(maxsize=4096)
 def _check_cached(text: str) -> tuple[str, str, str] | None:
     schema = json.loads(text)
+    if _plain(text, schema):
+        return None  # valid and compilable by construction (grammar/plain.py)
     try:
         for sub, path in _walk(schema):
             for key in sub:
@@ -256,7 +318,10 @@ def check_compiles(schema: Any, path: str = "") -> None:
     every fragment: an optional property that is impossible is harmless inside a whole object
     (it is simply never written) but fails when compiled alone.
     """
-    problem = _compile_problem(json.dumps(schema, sort_keys=True))
+    text = json.dumps(schema, sort_keys=True)
+    if _plain(text, schema):
+        return
+    problem = _compile_problem(text)
     if problem is not None:
         raise SchemaError(problem[0], path, problem[1])
 
@@ -297,11 +362,37 @@ def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -
     """A tool's `parameters` checked (enforceable, of type object) and normalised.
 
     Raises SchemaError. One rule for every source of tools: clients, MCP servers, built-ins.
+    The result is cached by the schema's text and shared between requests: never mutate it
+    (an unchanged object is also what lets a repeated tool set reuse its grammar).
     """
-    if parameters is not None:
-        check_schema(parameters, limits)
-        if parameters.get("type", "object") != "object":
-            raise SchemaError("type", "#", "tool parameters must be a JSON Schema of type object")
+    if parameters is None:
+        return normalize_parameters(None)
+    limits = limits or SchemaLimits()
+    try:
+        key = (json.dumps(parameters), limits)  # exact text: key order shapes the grammar
+    except (RecursionError, TypeError, ValueError):
+        return _tool_parameters(parameters, limits)  # refused (or checked) the long way
+    verdict = _TOOLS.get(key)
+    if verdict is None:
+        try:
+            verdict = _tool_parameters(parameters, limits)
+        except SchemaError as exc:
+            verdict = exc
+        if len(_TOOLS) >= _CACHED:
+            _TOOLS.clear()
+        _TOOLS[key] = verdict
+    if isinstance(verdict, SchemaError):
+        raise SchemaError(verdict.keyword, verdict.path, verdict.detail)
+    return verdict
+
+
+_TOOLS: dict[tuple[str, SchemaLimits], dict | SchemaError] = {}
+
+
+def _tool_parameters(parameters: Any, limits: SchemaLimits) -> dict:
+    check_schema(parameters, limits)
+    if parameters.get("type", "object") != "object":
+        raise SchemaError("type", "#", "tool parameters must be a JSON Schema of type object")
     return normalize_parameters(parameters)
 
 
@@ -315,7 +406,7 @@ def normalize_parameters(parameters: Any) -> dict:
     """
     if parameters is None or parameters == {}:
         return {"type": "object", "properties": {}, "additionalProperties": False}
-    schema = copy.deepcopy(parameters)
+    schema = json.loads(json.dumps(parameters))  # a deep copy; JSON values only, ten times faster
     _close_objects(schema, inside_all_of=False)
     return schema
 
