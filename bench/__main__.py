@@ -1,6 +1,6 @@
 """`python -m bench [NAME ...] [--quick] [--threads N]`: run benchmarks, refresh the tables.
 
-NAME is any of parse, grammar, decode, concurrency (default: all, in that order); `report`
+NAME is any of parse, grammar, decode, concurrency, forced (default: all, in that order); `report`
 only rebuilds bench/README.md's tables from bench/results/.
 """
 
@@ -10,7 +10,7 @@ import argparse
 import os
 import time
 
-NAMES = ("parse", "grammar", "decode", "concurrency")
+NAMES = ("parse", "grammar", "decode", "concurrency", "forced")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from transformers.utils import logging as transformers_logging
 
-    from bench import common, concurrency, decode, grammar, models, parse, report
+    from bench import common, concurrency, decode, forced, grammar, models, parse, report
 
     torch.set_num_threads(args.threads)
     transformers_logging.disable_progress_bar()
@@ -48,11 +48,15 @@ def main(argv: list[str] | None = None) -> int:
         grammar.TOOL_COUNTS, grammar.REPEATS, grammar.ROUNDS = (1, 10), 1, 1
         decode.PLAN = ((models.DEMO, 16, 2),)
         concurrency.PLAN = ((models.DEMO, 8, 1),)
+        forced_args = ["--model", str(models.build(models.DEMO)), "--prompts", "2", "--rounds", "1"]
+    else:
+        forced_args = []
     runners = {
         "parse": parse.run,
         "grammar": grammar.run,
         "decode": lambda: decode.run(decode.PLAN),
         "concurrency": lambda: concurrency.run(concurrency.PLAN),
+        "forced": lambda: forced.main([*forced_args, "--threads", str(args.threads)]),
     }
     for name in names:
         if name == "report":

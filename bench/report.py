@@ -182,10 +182,47 @@ def _concurrency(d: dict[str, Any]) -> str:
         for side in ("plain", "grammar"):
             cells = [f"{x['decode_tokens_per_s']:,.1f} (x{x['ratio_to_c1']:.2f})" for x in m[side]]
             cpu = " / ".join(f"{x['cpu_ms_per_token']:.2f}" for x in m[side])
-            rows.append([m["model"], side, *cells, cpu])
+            wait = " / ".join(
+                f"{x['mask_wait_ms_per_token'] * 1e3:.0f}" if "mask_wait_ms_per_token" in x else "-"
+                for x in m[side]
+            )
+            rows.append([m["model"], side, *cells, cpu, wait if side == "grammar" else ""])
     levels = [f"c={c}: tok/s (vs c=1)" for c in d["levels"]]
-    cpu_head = "CPU ms per token at " + " / ".join(f"c={c}" for c in d["levels"])
-    return _table(["model", "side", *levels, cpu_head], rows)
+    at = " / ".join(f"c={c}" for c in d["levels"])
+    return _table(
+        ["model", "side", *levels, f"CPU ms per token at {at}", f"mask wait µs/token at {at}"],
+        rows,
+    )
+
+
+def _forced(d: dict[str, Any]) -> str:
+    rows = [
+        [
+            m["model"],
+            f"{m['vocab']:,}",
+            f"{m['fed_ahead_share']:.0%}",
+            f"{m['passes_per_token_on']:.2f}",
+            f"{m['ff on tokens_per_s']:.1f} / {m['ff off tokens_per_s']:.1f} / "
+            f"{m['plain tokens_per_s']:.1f}",
+            f"**{m['ratio_ff_over_plain']:.2f}**",
+            f"{m['ratio_ff_on_over_off']:.2f}",
+            f"{m['ff on latency_ms']:.0f} / {m['ff off latency_ms']:.0f}",
+        ]
+        for m in d["models"]
+    ]
+    return _table(
+        [
+            "model",
+            "vocab",
+            "tokens fed ahead",
+            "forward passes per token",
+            "tok/s ff on / off / plain",
+            "ff on / plain",
+            "ff on / off",
+            "answer ms ff on / off",
+        ],
+        rows,
+    )
 
 
 def _machine(d: dict[str, Any]) -> str:
@@ -210,6 +247,12 @@ def tables() -> str:
         ),
         ("decode", "Tokens/s with and without the grammar (concurrency 1)", _decode),
         ("concurrency", "Tokens/s at concurrency 1, 4, 16 (while all are decoding)", _concurrency),
+        (
+            "forced",
+            "Fast-forward: tool-call answers (greedy, tools in the prompt, one call), "
+            "grammar with forced tokens fed ahead / one token per pass / no grammar",
+            _forced,
+        ),
     )
     for name, title, fmt in sections:
         d = _load(name)

@@ -39,7 +39,7 @@ from strictcall.engines.commit import commit
 from strictcall.engines.detokenize import Detokenizer
 from strictcall.engines.sampling import RowSampler, bitmask_to_bool, top_logprobs
 from strictcall.grammar.forced import MAX_DRAFT, forced_tokens
-from strictcall.grammar.matchers import GrammarError, MatcherCache
+from strictcall.grammar.matchers import InvalidGrammar, MatcherCache
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class EmbeddedEngine:
         """A fresh matcher for `grammar`; EngineError if the grammar is invalid."""
         try:
             return self._matchers.matcher(grammar)
-        except GrammarError as exc:
+        except InvalidGrammar as exc:
             raise EngineError(f"invalid grammar: {exc}", code="invalid_grammar") from None
 
     def submit(self, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> RequestHandle:

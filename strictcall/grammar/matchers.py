@@ -17,7 +17,7 @@ from typing import Any
 import llguidance
 
 
-class GrammarError(ValueError):
+class InvalidGrammar(ValueError):
     """llguidance refused a grammar; the message is its first line."""
 
 
@@ -38,15 +38,17 @@ class MatcherCache:
         self._kept: OrderedDict[str, tuple[llguidance.LLMatcher, bool]] = OrderedDict()
 
     def matcher(self, grammar: str) -> llguidance.LLMatcher:
-        """A fresh matcher for `grammar` (Lark); GrammarError if llguidance refuses it."""
+        """A fresh matcher for `grammar` (Lark); InvalidGrammar if llguidance refuses it."""
         with self._lock:
             kept = self._kept.get(grammar)
             if kept is not None:
                 self._kept.move_to_end(grammar)
         if kept is None:
-            pristine = llguidance.LLMatcher(self.lltok, grammar, log_level=0)
+            pristine = llguidance.LLMatcher(
+                self.lltok, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0
+            )
             if pristine.is_error():
-                raise GrammarError(pristine.get_error().strip().splitlines()[0][:500])
+                raise InvalidGrammar(pristine.get_error().strip().splitlines()[0][:500])
             self._keep(grammar, pristine, warm=False)
             return pristine.deep_copy()
         pristine, warm = kept
@@ -107,13 +109,20 @@ class LarkMemo:
 
 
 def _frozen(value: Any, pinned: list[Any]) -> Hashable:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = dataclasses.fields(value)
-        return (type(value), *(_frozen(getattr(value, f.name), pinned) for f in fields))
+    if value is None or isinstance(value, str | int | float):
+        return value
     if isinstance(value, tuple | list):
         return tuple(_frozen(v, pinned) for v in value)
     if isinstance(value, dict | Mapping):
         pinned.append(value)
         return ("id", id(value))
-    hash(value)  # anything else must be a plain hashable value
-    return value
+    names = _FIELDS.get(type(value))
+    if names is None:
+        if not dataclasses.is_dataclass(value) or isinstance(value, type):
+            hash(value)  # anything else must be a plain hashable value
+            return value
+        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    return (type(value), *(_frozen(getattr(value, n), pinned) for n in names))
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}

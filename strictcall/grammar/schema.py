@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-import llguidance
 
+from strictcall.grammar.llg_checks import compile_problem, numbers, written_by_llguidance
 from strictcall.grammar.plain import is_plain
 
 # Keywords llguidance cannot enforce (it says "Unimplemented keys"). Listed here too so that the
@@ -69,6 +69,9 @@ class SchemaError(ValueError):
 class SchemaLimits:
     max_depth: int = 32
     max_bytes: int = 256 * 1024
+
+
+_DEFAULT_LIMITS = SchemaLimits()
 
 
 def _walk(schema: Any, path: str = "#") -> Iterator[tuple[dict, str]]:
@@ -140,7 +143,7 @@ def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
     Verdicts are cached by the schema's canonical text: clients send the same tools request
     after request, and each distinct schema is checked once.
     """
-    limits = limits or SchemaLimits()
+    limits = limits or _DEFAULT_LIMITS
     if not isinstance(schema, dict):
         raise SchemaError("type", "#", "a JSON Schema must be an object")
     try:
@@ -148,7 +151,7 @@ def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
     except RecursionError:  # nested past what Python recurses through: too deep at any limit
         _check_size(schema, None, limits)
         raise
-    key = (text, limits)
+    key = (text, limits.max_depth, limits.max_bytes)
     problem = _VERDICTS.get(key, _UNSEEN)
     if problem is _UNSEEN:
         try:
@@ -165,7 +168,7 @@ def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
 
 _CACHED = 4096
 _UNSEEN = object()
-_VERDICTS: dict[tuple[str, SchemaLimits], Any] = {}
+_VERDICTS: dict[tuple[str, int, int], Any] = {}
 
 
 def clear_caches() -> None:
@@ -173,8 +176,8 @@ def clear_caches() -> None:
     _VERDICTS.clear()
     _TOOLS.clear()
     _check_cached.cache_clear()
-    _compile_problem.cache_clear()
-    _written_by_llguidance.cache_clear()
+    compile_problem.cache_clear()
+    written_by_llguidance.cache_clear()
 
 
 def _check_size(schema: dict, text: str | None, limits: SchemaLimits) -> None:
@@ -214,7 +217,7 @@ def _check_cached(text: str) -> tuple[str, str, str] | None:
                 if key in UNSUPPORTED:
                     raise SchemaError(key, path, "this keyword cannot be enforced by the grammar")
         _check_metaschema(schema)
-        _check_numbers(schema)
+        _checknumbers(schema)
         _check_compiles(text)
     except SchemaError as exc:
         return exc.keyword, exc.path, exc.detail
@@ -227,7 +230,7 @@ def _meta_validator(cls: type) -> Any:
     return cls(cls.META_SCHEMA)
 
 
-def _check_numbers(schema: dict) -> None:
+def _checknumbers(schema: dict) -> None:
     """Refuse `const`/`enum` numbers the grammar engine cannot write exactly.
 
     llguidance 1.9.1 writes such a number from a rounded double: 900.9999999999999 comes out
@@ -239,8 +242,8 @@ def _check_numbers(schema: dict) -> None:
             if key not in sub:
                 continue
             values = [sub[key]] if key == "const" else sub[key]
-            for number in _numbers(values if isinstance(values, list) else []):
-                written = _written_by_llguidance(number)
+            for number in numbers(values if isinstance(values, list) else []):
+                written = written_by_llguidance(number)
                 if written is None or json.loads(written) != number:
                     raise SchemaError(
                         key,
@@ -248,46 +251,6 @@ def _check_numbers(schema: dict) -> None:
                         f"the number {number!r} cannot be generated exactly (the grammar engine "
                         f"would write {written!r}); round it or send it as a string",
                     )
-
-
-def _numbers(values: list) -> Iterator[float | int]:
-    """Floats, and integers beyond double precision, anywhere inside `values`."""
-    stack = list(values)
-    while stack:
-        value = stack.pop()
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, float) or (isinstance(value, int) and abs(value) > 2**53):
-            yield value
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif isinstance(value, dict):
-            stack.extend(value.values())
-
-
-class _Bytes:
-    """A byte-level vocabulary: enough to ask llguidance what text a grammar forces."""
-
-    eos_token_id = 256
-    bos_token_id = None
-    tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
-
-    def __call__(self, data: bytes) -> list[int]:
-        return list(data)
-
-
-@functools.cache
-def _byte_tokenizer() -> llguidance.LLTokenizer:
-    return llguidance.LLTokenizer(llguidance.TokenizerWrapper(_Bytes()), slices=[])
-
-
-@functools.lru_cache(maxsize=4096)
-def _written_by_llguidance(number: float | int) -> str | None:
-    grammar = llguidance.LLMatcher.grammar_from_json_schema(json.dumps({"const": number}))
-    matcher = llguidance.LLMatcher(_byte_tokenizer(), grammar, log_level=0)
-    if matcher.is_error():
-        return None
-    return matcher.compute_ff_bytes().decode("utf-8", errors="replace") or None
 
 
 def _check_metaschema(schema: dict) -> None:
@@ -300,17 +263,6 @@ def _check_metaschema(schema: dict) -> None:
         raise SchemaError(str(field), where, f"invalid schema: {error.message}") from None
 
 
-_UNIMPLEMENTED = re.compile(r'Unimplemented keys: \["([^"]+)"')
-
-
-# Keywords llguidance's "Unsatisfiable schema: ..." messages may name, the last one mentioned
-# being the one that made the schema impossible ("minItems (1) is greater than maxItems (0)").
-_BOUND_KEYWORDS = re.compile(
-    r"\b(minItems|maxItems|minLength|maxLength|minimum|maximum|exclusiveMinimum|"
-    r"exclusiveMaximum|minProperties|maxProperties|multipleOf|required|enum|const)\b"
-)
-
-
 def check_compiles(schema: Any, path: str = "") -> None:
     """Raise SchemaError naming the keyword unless llguidance compiles `schema` on its own.
 
@@ -321,41 +273,15 @@ def check_compiles(schema: Any, path: str = "") -> None:
     text = json.dumps(schema, sort_keys=True)
     if _plain(text, schema):
         return
-    problem = _compile_problem(text)
+    problem = compile_problem(text)
     if problem is not None:
         raise SchemaError(problem[0], path, problem[1])
 
 
 def _check_compiles(schema_json: str) -> None:
-    problem = _compile_problem(schema_json)
+    problem = compile_problem(schema_json)
     if problem is not None:
         raise SchemaError(problem[0], "", problem[1])
-
-
-@functools.lru_cache(maxsize=4096)
-def _compile_problem(schema_json: str) -> tuple[str, str] | None:
-    grammar = llguidance.LLMatcher.grammar_from_json_schema(schema_json)
-    message = llguidance.LLMatcher.validate_grammar(grammar)
-    if not message:
-        return None
-    if match := _UNIMPLEMENTED.search(message):
-        keyword = match.group(1)
-    elif message.startswith("Unknown format"):
-        keyword = "format"
-    elif "integer range" in message or "number range" in message:
-        keyword = "minimum/maximum"
-    elif "regex" in message:
-        keyword = "pattern"
-    elif "Pointer" in message or "$ref" in message:
-        keyword = "$ref"
-    elif "Unsatisfiable" in message and (named := _BOUND_KEYWORDS.findall(message)):
-        keyword = named[-1]
-    elif "Unsatisfiable" in message and "property" in message:
-        keyword = "required"
-    else:
-        keyword = "$"
-    first_line = message.strip().splitlines()[0][:300]
-    return keyword, f"cannot be enforced: {first_line}"
 
 
 def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -> dict:
@@ -367,9 +293,9 @@ def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -
     """
     if parameters is None:
         return normalize_parameters(None)
-    limits = limits or SchemaLimits()
-    try:
-        key = (json.dumps(parameters), limits)  # exact text: key order shapes the grammar
+    limits = limits or _DEFAULT_LIMITS
+    try:  # exact text (key order shapes the grammar); the limits as plain ints compare fastest
+        key = (json.dumps(parameters), limits.max_depth, limits.max_bytes)
     except (RecursionError, TypeError, ValueError):
         return _tool_parameters(parameters, limits)  # refused (or checked) the long way
     verdict = _TOOLS.get(key)
@@ -386,7 +312,7 @@ def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -
     return verdict
 
 
-_TOOLS: dict[tuple[str, SchemaLimits], dict | SchemaError] = {}
+_TOOLS: dict[tuple[str, int, int], dict | SchemaError] = {}
 
 
 def _tool_parameters(parameters: Any, limits: SchemaLimits) -> dict:
