@@ -82,9 +82,8 @@ def measure(model: models.ModelSpec | str, args: argparse.Namespace) -> dict[str
         parallel=False,
     )
     try:
-        for side in SIDES:  # warm up: compile every grammar once, as a server would have
-            for i in range(args.prompts):
-                _side(bench, i, side, 4)
+        for i in range(args.prompts):  # warm up: compile every grammar once, as a server has
+            _side(bench, i, "ff off", 2)
         rows = []
         for i in range(args.prompts * args.rounds):
             sides = {}
@@ -159,7 +158,11 @@ def _plot(results: list[dict[str, Any]]):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", action="append", help="model directory (default: demo, large)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        help="model directory, or demo / large (bench.models); default: demo and large",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--max-tokens", type=int, default=96)
@@ -171,7 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    targets: list[models.ModelSpec | str] = args.model or [models.DEMO, models.LARGE]
+    targets: list[models.ModelSpec | str] = [
+        models.SPECS.get(m, m) for m in args.model or ["demo", "large"]
+    ]
     results = []
     for target in targets:
         r = measure(target, args)

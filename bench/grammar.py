@@ -192,6 +192,32 @@ def _row(spec, vocab: int, name: str, n: int, mode: str, samples: list[dict]) ->
     }
 
 
+def schema_ab(rounds: int = 12) -> dict[str, float]:
+    """The schema step for 100 BFCL tools seen for the first time, with the plain-schema fast
+    path and without it (every schema through the metaschema and compile checks, as before
+    issue 14), interleaved: CPU ms, medians."""
+    params = [t["function"]["parameters"] for t in bfcl.tools()[:100]]
+    fast, full = [], []
+    plain = schema_mod.is_plain
+    for _ in range(rounds):
+        for out, check in ((fast, plain), (full, lambda _schema: False)):
+            schema_mod.clear_caches()
+            schema_mod.is_plain = check
+            try:
+                with common.Timer() as t:
+                    for p in params:
+                        schema_mod.check_tool_parameters(p)
+            finally:
+                schema_mod.is_plain = plain
+            out.append(t.cpu * 1e3)
+    schema_mod.clear_caches()
+    return {
+        "tools": len(params),
+        "plain_path_cpu_ms": common.median(fast),
+        "full_checks_cpu_ms": common.median(full),
+    }
+
+
 def goals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's goals on the 152k-vocabulary rows, every format and mode pooled."""
     big = [r for r in rows if r["vocab"] > 100_000]
@@ -267,6 +293,8 @@ def run() -> dict[str, Any]:
                         f"{row['mask_per_token_us']:4.0f} us/mask"
                     )
     summary = goals(rows)
+    ab = schema_ab()
+    common.log(f"grammar schema step, 100 tools: {json.dumps(ab)}")
     peer = xgrammar_peer.run(loaded[-1][1].hf, TOOL_COUNTS, ROUNDS * REPEATS)
     for row in rows:
         for key in [k for k in row if k.startswith("_")]:
@@ -279,6 +307,7 @@ def run() -> dict[str, Any]:
         "load_average_after": list(os.getloadavg()),
         "tokenizers": tokenizers,
         "goals": summary,
+        "schema_ab": ab,
         "xgrammar": peer,
         "rows": rows,
     }

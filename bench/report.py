@@ -85,6 +85,13 @@ def _grammar_goals(d: dict[str, Any]) -> str:
         note = f"\n\nPeer, xgrammar {peer['version']} on vLLM's `required` schema: " + "; ".join(
             parts
         )
+    ab = d.get("schema_ab")
+    if ab:
+        note += (
+            f"\n\nSchema step, {ab['tools']} BFCL tools the first time (CPU, same run): "
+            f"{ab['plain_path_cpu_ms']:.1f} ms with the plain-schema fast path, "
+            f"{ab['full_checks_cpu_ms']:.1f} ms through the full checks."
+        )
     load = d.get("load_average_before")
     if load:
         note += (

@@ -12,6 +12,7 @@ llguidance's compile has.
 from __future__ import annotations
 
 import json
+from importlib import metadata
 from typing import Any
 
 from bench import bfcl, common
@@ -83,7 +84,7 @@ def run(hf_tokenizer: Any, counts: tuple[int, ...], samples: int) -> dict[str, A
             f" ms (cpu {rows[-1]['first_mask_cpu_ms']:6.1f}); again {rows[-1]['repeat_ms']:5.2f}"
         )
     return {
-        "version": xgr.__version__ if hasattr(xgr, "__version__") else None,
+        "version": getattr(xgr, "__version__", None) or metadata.version("xgrammar"),
         "vocab": vocab,
         "tokenizer_setup_ms": t_info.s * 1e3,
         "threads": 1,

@@ -346,6 +346,8 @@ class EmbeddedEngine:
         """The tokens the grammar forces after seq.next_token, to feed with it next step."""
         if not self.config.fast_forward or seq.matcher is None or seq.finish is not None:
             return
+        if not isinstance(self._batch, PaddedBatch):  # one forward per sequence: no room
+            return
         room = min(
             seq.request.sampling.max_tokens - len(seq.output),
             self.max_model_len - len(seq.request.prompt_ids) - len(seq.output),

@@ -15,9 +15,12 @@ from collections.abc import Iterable, Mapping
 _REGEX_SPECIAL = set(r"\.+*?()|[]{}^$#&-~/\"'!%,:;=@`")
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per call
+
+
 def literal(text: str) -> str:
     """A Lark string literal matching `text` exactly."""
-    return json.dumps(text, ensure_ascii=False)
+    return _ENCODE(text)
 
 
 def _escape_table() -> dict[int, str]:
@@ -118,4 +121,4 @@ def lazy_until_regex(marker: str, excluded: Iterable[str] = (), leading: Iterabl
 
 def json_rule(schema: object) -> str:
     """An inline `%json` rule body."""
-    return "%json " + json.dumps(schema, ensure_ascii=False, sort_keys=False)
+    return "%json " + _ENCODE(schema)

@@ -73,11 +73,12 @@ class MatcherCache:
 class LarkMemo:
     """Lark texts by the constraint they were built from.
 
-    The key is the constraint's fields, where a dict or mapping (a tool's normalised schema,
-    the tokenizer's special tokens) counts by identity: check_tool_parameters hands out the
-    same object for the same schema text, so a repeated tool set is found without reading its
-    schemas again. The memo holds those objects, so their ids cannot be reused while it keeps
-    the entry; they are never mutated (check_tool_parameters' contract).
+    The key is the constraint's fields, where a nested dict (a tool's normalised schema) counts
+    by identity: check_tool_parameters hands out the same object for the same schema text, so
+    a repeated tool set is found without reading its schemas again. A flat mapping (the
+    tokenizer's special tokens) counts by its items. The memo holds the objects it counts by
+    identity, so their ids cannot be reused while it keeps the entry; they are never mutated
+    (check_tool_parameters' contract).
     """
 
     def __init__(self, size: int = 256):
@@ -114,6 +115,9 @@ def _frozen(value: Any, pinned: list[Any]) -> Hashable:
     if isinstance(value, tuple | list):
         return tuple(_frozen(v, pinned) for v in value)
     if isinstance(value, dict | Mapping):
+        items = tuple(value.items())
+        if all(v is None or isinstance(v, str | int | float) for _, v in items):
+            return ("map", items)  # flat (special tokens, a leaf schema): by content, in order
         pinned.append(value)
         return ("id", id(value))
     names = _FIELDS.get(type(value))

@@ -292,7 +292,7 @@ def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -
     (an unchanged object is also what lets a repeated tool set reuse its grammar).
     """
     if parameters is None:
-        return normalize_parameters(None)
+        return _NO_ARGUMENTS
     limits = limits or _DEFAULT_LIMITS
     try:  # exact text (key order shapes the grammar); the limits as plain ints compare fastest
         key = (json.dumps(parameters), limits.max_depth, limits.max_bytes)
@@ -313,6 +313,7 @@ def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -
 
 
 _TOOLS: dict[tuple[str, int, int], dict | SchemaError] = {}
+_NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
 
 
 def _tool_parameters(parameters: Any, limits: SchemaLimits) -> dict:
