@@ -1,7 +1,7 @@
 """`python -m bench [NAME ...] [--quick] [--threads N]`: run benchmarks, refresh the tables.
 
-NAME is any of parse, grammar, decode, concurrency (default: all, in that order); `report`
-only redraws the parse and grammar plots and rebuilds bench/README.md's tables from
+NAME is any of parse, grammar, decode, concurrency, forced (default: all, in that order);
+`report` only redraws the parse and grammar plots and rebuilds bench/README.md's tables from
 bench/results/ (nothing is measured).
 """
 
@@ -11,7 +11,7 @@ import argparse
 import os
 import time
 
-NAMES = ("parse", "grammar", "decode", "concurrency")
+NAMES = ("parse", "grammar", "decode", "concurrency", "forced")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from transformers.utils import logging as transformers_logging
 
-    from bench import common, concurrency, decode, grammar, models, parse, report
+    from bench import common, concurrency, decode, forced, grammar, models, parse, report
 
     torch.set_num_threads(args.threads)
     transformers_logging.disable_progress_bar()
@@ -46,14 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         common.RESULTS = common.RESULTS.parent / "results-quick"
         parse.SIZES, parse.REPEATS = (1024, 8192), 2
-        grammar.TOOL_COUNTS, grammar.REPEATS = (1, 10), 1
+        grammar.TOOL_COUNTS, grammar.REPEATS, grammar.ROUNDS = (1, 10), 1, 1
         decode.PLAN = ((models.DEMO, 16, 2),)
         concurrency.PLAN = ((models.DEMO, 8, 1),)
+        forced_args = ["--model", str(models.build(models.DEMO)), "--prompts", "2", "--rounds", "1"]
+    else:
+        forced_args = []
     runners = {
         "parse": parse.run,
         "grammar": grammar.run,
         "decode": lambda: decode.run(decode.PLAN),
         "concurrency": lambda: concurrency.run(concurrency.PLAN),
+        "forced": lambda: forced.main([*forced_args, "--threads", str(args.threads)]),
     }
     for name in names:
         if name == "report":

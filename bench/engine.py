@@ -19,6 +19,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -100,14 +101,32 @@ def end_to_end_rate(runs: list[Run]) -> float:
 
 
 class Bench:
-    """An engine on one of bench.models' models, with prompts and instrumentation."""
+    """An engine on one of bench.models' models (or any model directory), with prompts and
+    instrumentation. `tools_in_prompt` renders each question's tools with the chat template (a
+    real model needs them to write a sensible call; a random one ignores them)."""
 
-    def __init__(self, spec: models.ModelSpec, max_batch: int = 16):
+    def __init__(
+        self,
+        spec: models.ModelSpec | str,
+        max_batch: int = 16,
+        device: str = "cpu",
+        dtype: str = "float32",
+        tools_in_prompt: bool = False,
+        parallel: bool = True,
+        fast_forward: bool = True,
+    ):
         self.spec = spec
+        self.name = spec.name if isinstance(spec, models.ModelSpec) else Path(spec).name
         transformers_logging.disable_progress_bar()
-        path = str(models.build(spec))
+        path = str(models.build(spec)) if isinstance(spec, models.ModelSpec) else spec
         self.engine = EmbeddedEngine(
-            EngineConfig(model=path, device="cpu", dtype="float32", max_batch=max_batch)
+            EngineConfig(
+                model=path,
+                device=device,
+                dtype=dtype,
+                max_batch=max_batch,
+                fast_forward=fast_forward,
+            )
         )
         tok = self.engine.tokenizer
         fmt = detect_format(tok.chat_template, set(tok.special_tokens))
@@ -121,14 +140,17 @@ class Bench:
                 for t in p["tools"]
             )
             spec_ = ConstraintSpec(
-                tools=specs, mode="required", parallel=True, special_tokens=tok.special_tokens
+                tools=specs, mode="required", parallel=parallel, special_tokens=tok.special_tokens
             )
             grammar = fmt.grammar(spec_)
             assert grammar is not None
-            # the question alone: the tools constrain the output through the grammar, and
-            # a random model ignores a tool list in its prompt; rendering it would make the
-            # prefill (~1-4k tokens, which neither benchmark measures) dominate on a CPU
-            ids = render(tok, p["messages"], None).ids
+            # by default the question alone: the tools constrain the output through the
+            # grammar, and a random model ignores a tool list in its prompt; rendering it would
+            # make the prefill (~1-4k tokens, which neither benchmark measures) dominate on a CPU
+            if tools_in_prompt:
+                ids = render(tok, p["messages"], p["tools"], renderer=fmt.renderer).ids
+            else:
+                ids = render(tok, p["messages"], None).ids
             self.prompts.append(Prompt(p["id"], ids, grammar))
         self.timings: dict[str, float] = {}
         self.calls: dict[str, int] = {}
@@ -221,7 +243,7 @@ class Bench:
 def info(bench: Bench) -> dict[str, Any]:
     cfg = bench.engine.model.config
     return {
-        "model": bench.spec.name,
+        "model": bench.name,
         "hidden_size": cfg.hidden_size,
         "layers": cfg.num_hidden_layers,
         "vocab": bench.engine.vocab,

@@ -56,7 +56,8 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         "--dtype",
         default="auto",
         choices=["auto", "float32", "float16", "bfloat16"],
-        help="weights' precision (auto: bfloat16 on a GPU, float32 on a CPU)",
+        help="weights' precision (auto: bfloat16 on a GPU; on a CPU a bfloat16 checkpoint "
+        "stays bfloat16 where the CPU has it natively, else float32)",
     )
     p.add_argument(
         "--max-model-len",
@@ -65,6 +66,13 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-num-seqs", type=int, default=16, help="sequences decoded together")
     p.add_argument("--threads", type=int, help="torch threads on CPU (default: all cores but one)")
+    p.add_argument(
+        "--fast-forward",
+        default="on",
+        choices=["on", "off"],
+        help="feed the tokens a grammar forces ahead in one forward pass, kept as far as the "
+        "model agrees (outputs are identical either way; default on)",
+    )
     p.add_argument(
         "--max-queue", type=int, default=256, help="requests in flight before new ones get 503"
     )
@@ -286,6 +294,7 @@ def serve(args: argparse.Namespace) -> int:
                 chat_template=args.chat_template,
                 trust_remote_code=args.trust_remote_code,
                 threads=args.threads,
+                fast_forward=args.fast_forward == "on",
             )
         )
     except (OSError, ValueError) as exc:  # no such model, no chat template, a bad context

@@ -40,6 +40,7 @@ class PaddedBatch(_Forward):
         self.cache: DynamicCache | None = None
         self.mask: torch.Tensor | None = None  # [rows, cached length], 1 = real token
         self.positions: list[int] = []  # next position id per row
+        self._width = 0  # tokens per row of the last step_ahead
 
     @staticmethod
     def supports(cache: DynamicCache) -> bool:
@@ -97,6 +98,38 @@ class PaddedBatch(_Forward):
         )
         self.positions = [p + 1 for p in self.positions]
         return out.logits[:, -1].float()
+
+    def step_ahead(self, feeds: list[list[int]]) -> torch.Tensor:
+        """Feed each row its tokens (the sampled one, then a grammar draft) in one forward pass:
+        logits [rows, longest feed, vocab]. Short rows are padded on the right, masked out.
+
+        Then `settle` says how many tokens of each feed were kept; the columns of the rest stay
+        masked for good (explicit position ids make a masked column harmless).
+        """
+        assert self.cache is not None and self.mask is not None
+        width = max(len(f) for f in feeds)
+        ids = [f + [f[-1]] * (width - len(f)) for f in feeds]
+        fed = torch.tensor([[1] * len(f) + [0] * (width - len(f)) for f in feeds])
+        self.mask = torch.cat([self.mask, fed.to(self.device)], dim=1)
+        positions = [[p + k for k in range(width)] for p in self.positions]
+        out = self.model(
+            input_ids=torch.tensor(ids, device=self.device),
+            attention_mask=self.mask,
+            position_ids=torch.tensor(positions, device=self.device),
+            past_key_values=self.cache,
+            use_cache=True,
+        )
+        self._width = width
+        return out.logits.float()
+
+    def settle(self, kept: list[int]) -> None:
+        """After `step_ahead`: row i keeps the first kept[i] tokens it was fed."""
+        assert self.mask is not None
+        width = self._width
+        for i, n in enumerate(kept):
+            if n < width:
+                self.mask[i, self.mask.shape[1] - width + n :] = 0
+        self.positions = [p + n for p, n in zip(self.positions, kept, strict=True)]
 
 
 class SeparateCaches(_Forward):

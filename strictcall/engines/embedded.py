@@ -15,7 +15,7 @@ import os
 import queue
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 import llguidance
@@ -38,6 +38,8 @@ from strictcall.engines.batch import PaddedBatch, SeparateCaches
 from strictcall.engines.commit import commit
 from strictcall.engines.detokenize import Detokenizer
 from strictcall.engines.sampling import RowSampler, bitmask_to_bool, top_logprobs
+from strictcall.grammar.forced import MAX_DRAFT, forced_tokens
+from strictcall.grammar.matchers import InvalidGrammar, MatcherCache
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ class EngineConfig:
     chat_template: str | None = None
     trust_remote_code: bool = False
     threads: int | None = None  # torch threads on CPU; None: all cores but one
+    fast_forward: bool = (
+        True  # feed the tokens a grammar forces ahead, verified (grammar/forced.py)
+    )
 
 
 @dataclass
@@ -76,6 +81,7 @@ class _Sequence:
     error_code: str | None = None
     pending_logprobs: TokenLogprob | None = None
     reported: bool = False  # the final event was sent
+    draft: list[int] = field(default_factory=list)  # forced tokens to feed after next_token
 
 
 @dataclass
@@ -117,8 +123,8 @@ class EmbeddedEngine:
         )
         self.token_bytes = [self._bytes_of(i) for i in range(self.vocab)]
         self.executor = llguidance.LLExecutor()
-        # compiled grammars by text; requests get deep copies (~0.1 ms instead of a compile)
-        self._compiled: OrderedDict[str, llguidance.LLMatcher] = OrderedDict()
+        # compiled grammars by text; requests get deep copies (~0.02 ms instead of a compile)
+        self._matchers = MatcherCache(self.lltok)
         self._mask_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="masks")
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._waiting: deque[_Sequence] = deque()
@@ -128,7 +134,13 @@ class EmbeddedEngine:
         self._in_flight = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.stats = {"steps": 0, "tokens": 0, "mask_wait_s": 0.0, "forward_s": 0.0}
+        self.stats = {
+            "steps": 0,
+            "tokens": 0,
+            "forced_tokens": 0,  # tokens kept from grammar drafts (no step of their own)
+            "mask_wait_s": 0.0,
+            "forward_s": 0.0,
+        }
         self._fault_seed = _fault_seed_from_env()
 
     # ---- public API -----------------------------------------------------------------------
@@ -156,22 +168,10 @@ class EmbeddedEngine:
 
     def compile_grammar(self, grammar: str) -> llguidance.LLMatcher:
         """A fresh matcher for `grammar`; EngineError if the grammar is invalid."""
-        with self._count_lock:
-            pristine = self._compiled.get(grammar)
-            if pristine is not None:
-                self._compiled.move_to_end(grammar)
-        if pristine is None:
-            pristine = llguidance.LLMatcher(
-                self.lltok, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0
-            )
-            if pristine.is_error():
-                message = pristine.get_error().strip().splitlines()[0][:500]
-                raise EngineError(f"invalid grammar: {message}", code="invalid_grammar")
-            with self._count_lock:
-                self._compiled[grammar] = pristine
-                while len(self._compiled) > 64:
-                    self._compiled.popitem(last=False)
-        return pristine.deep_copy()
+        try:
+            return self._matchers.matcher(grammar)
+        except InvalidGrammar as exc:
+            raise EngineError(f"invalid grammar: {exc}", code="invalid_grammar") from None
 
     def submit(self, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> RequestHandle:
         prompt = len(request.prompt_ids)
@@ -285,6 +285,7 @@ class EmbeddedEngine:
                 assert self._batch is not None
                 self._batch.add(cache, len(seq.request.prompt_ids))
                 self._running.append(seq)
+                self._plan_draft(seq)
 
     def _new_batch_member(self, seq: _Sequence):
         forward = self._batch or PaddedBatch(self.model, self.device)
@@ -298,23 +299,67 @@ class EmbeddedEngine:
         rows = self._running
         assert self._batch is not None
         masks = self._mask_pool.submit(self._masks, rows)
+        ahead = isinstance(self._batch, PaddedBatch) and any(s.draft for s in rows)
         t0 = time.perf_counter()
-        logits = self._batch.step([s.next_token for s in rows])
+        if ahead:
+            assert isinstance(self._batch, PaddedBatch)
+            logits = self._batch.step_ahead([[s.next_token, *s.draft] for s in rows])
+        else:
+            logits = self._batch.step([s.next_token for s in rows]).unsqueeze(1)
         t1 = time.perf_counter()
         allowed = masks.result()
         t2 = time.perf_counter()
         self.stats["forward_s"] += t1 - t0
         self.stats["mask_wait_s"] += t2 - t1
         self.stats["steps"] += 1
+        kept = []
         for i, seq in enumerate(rows):
+            draft, seq.draft = seq.draft if ahead else [], []
+            kept.append(1)
             if seq.finish is not None:
                 continue
             try:  # a failure in one row's sampling or grammar ends that request alone
-                token = self._choose(seq, logits[i], allowed, i)
-                self._accept(seq, token)
+                kept[-1] = self._advance(seq, logits[i], allowed, i, draft)
             except Exception as exc:
                 self._fail(seq, exc, "generation")
+        if ahead:
+            assert isinstance(self._batch, PaddedBatch)
+            self._batch.settle(kept)
+        for seq in rows:
+            self._plan_draft(seq)
         self._retire()
+
+    def _advance(
+        self, seq: _Sequence, logits: torch.Tensor, masks: _Masks | None, i: int, draft: list[int]
+    ) -> int:
+        """Choose this row's tokens from logits [fed, vocab], one position at a time, exactly as
+        one step per token would: position j's logits are the model's after the sampled token
+        and draft[:j], so they stay valid while every choice so far equals the draft. The first
+        choice that differs (or ends the output) ends the step, and the rest of the draft is
+        dropped. Greedy and sampled outputs (the same draws in the same order) are therefore
+        those without the draft; only the number of forward passes changes. Returns how many
+        fed tokens were kept."""
+        for j in range(len(draft) + 1):
+            if j > 0:
+                masks, i = self._masks([seq]), 0  # the grammar's state after draft[:j]
+            token = self._choose(seq, logits[j], masks, i)
+            self._accept(seq, token)
+            if seq.finish is not None or j == len(draft) or token != draft[j]:
+                return j + 1
+            self.stats["forced_tokens"] += 1
+        raise AssertionError("unreachable")
+
+    def _plan_draft(self, seq: _Sequence) -> None:
+        """The tokens the grammar forces after seq.next_token, to feed with it next step."""
+        if not self.config.fast_forward or seq.matcher is None or seq.finish is not None:
+            return
+        if not isinstance(self._batch, PaddedBatch):  # one forward per sequence: no room
+            return
+        room = min(
+            seq.request.sampling.max_tokens - len(seq.output),
+            self.max_model_len - len(seq.request.prompt_ids) - len(seq.output),
+        )
+        seq.draft = forced_tokens(seq.matcher, min(MAX_DRAFT, room - 1))
 
     def _retire(self) -> None:
         keep = [i for i, s in enumerate(self._running) if s.finish is None]

@@ -7,6 +7,7 @@ these functions, so quoting is done in one place.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 
 # Rust's regex crate lets any ASCII punctuation be escaped except `<` and `>` (those escapes mean
@@ -14,28 +15,28 @@ from collections.abc import Iterable, Mapping
 _REGEX_SPECIAL = set(r"\.+*?()|[]{}^$#&-~/\"'!%,:;=@`")
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per call
+
+
 def literal(text: str) -> str:
     """A Lark string literal matching `text` exactly."""
-    return json.dumps(text, ensure_ascii=False)
+    return _ENCODE(text)
+
+
+def _escape_table() -> dict[int, str]:
+    table = {ord(ch): "\\" + ch for ch in _REGEX_SPECIAL}
+    table.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+    for code in [*range(0x20), 0x7F]:
+        table.setdefault(code, f"\\x{{{code:x}}}")
+    return table
+
+
+_ESCAPES = _escape_table()
 
 
 def regex_escape(text: str) -> str:
     """Escape `text` for use inside a Lark `/.../` regex (Rust regex syntax)."""
-    out = []
-    for ch in text:
-        if ch in _REGEX_SPECIAL:
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{{{ord(ch):x}}}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_ESCAPES)
 
 
 def token_ref(token_id: int) -> str:
@@ -44,25 +45,35 @@ def token_ref(token_id: int) -> str:
 
 
 def split_special(text: str, special_tokens: Mapping[str, int]) -> list[str | int]:
-    """`text` cut into plain strings and ids of the special tokens spelled in it."""
+    """`text` cut into plain strings and ids of the special tokens spelled in it (the longest
+    spelling wins where several start at one place)."""
+    pattern = _specials_pattern(special_tokens)
+    if pattern is None:
+        return [text] if text else []
     parts: list[str | int] = []
-    names = sorted((t for t in special_tokens if t and t in text), key=len, reverse=True)
-    i = 0
-    pending: list[str] = []
-    while i < len(text):
-        hit = next((t for t in names if text.startswith(t, i)), None)
-        if hit is None:
-            pending.append(text[i])
-            i += 1
-            continue
-        if pending:
-            parts.append("".join(pending))
-            pending = []
-        parts.append(special_tokens[hit])
-        i += len(hit)
-    if pending:
-        parts.append("".join(pending))
+    for i, piece in enumerate(pattern.split(text)):
+        if i % 2:
+            parts.append(special_tokens[piece])
+        elif piece:
+            parts.append(piece)
     return parts
+
+
+# The special tokens' alternation, by the mapping's identity (a tokenizer's mapping lives as
+# long as the server; it is kept here so its id cannot be reused).
+_PATTERNS: dict[int, tuple[Mapping[str, int], re.Pattern[str] | None]] = {}
+
+
+def _specials_pattern(special_tokens: Mapping[str, int]) -> re.Pattern[str] | None:
+    kept = _PATTERNS.get(id(special_tokens))
+    if kept is not None and kept[0] is special_tokens:
+        return kept[1]
+    names = sorted((t for t in special_tokens if t), key=len, reverse=True)
+    pattern = re.compile("(" + "|".join(map(re.escape, names)) + ")") if names else None
+    if len(_PATTERNS) > 64:
+        _PATTERNS.clear()
+    _PATTERNS[id(special_tokens)] = (special_tokens, pattern)
+    return pattern
 
 
 def is_special(text: str, special_tokens: Mapping[str, int]) -> bool:
@@ -115,4 +126,4 @@ def lazy_until_regex(marker: str, excluded: Iterable[str] = (), leading: Iterabl
 
 def json_rule(schema: object) -> str:
     """An inline `%json` rule body."""
-    return "%json " + json.dumps(schema, ensure_ascii=False, sort_keys=False)
+    return "%json " + _ENCODE(schema)

@@ -6,7 +6,6 @@ server never quietly drops a constraint (DESIGN idea 5).
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import re
@@ -15,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-import llguidance
+
+from strictcall.grammar.llg_checks import compile_problem, numbers, written_by_llguidance
+from strictcall.grammar.plain import is_plain
 
 from strictcall.grammar.keywords import likely_keyword
 
@@ -72,6 +73,9 @@ class SchemaLimits:
     max_bytes: int = 256 * 1024
 
 
+_DEFAULT_LIMITS = SchemaLimits()
+
+
 def _walk(schema: Any, path: str = "#") -> Iterator[tuple[dict, str]]:
     if not isinstance(schema, dict):
         return
@@ -101,8 +105,25 @@ def _escape_pointer(name: str) -> str:
 def _too_deep(schema: Any, max_depth: int) -> str | None:
     """The JSON pointer of a value nested deeper than `max_depth`, or None.
 
-    Iterative and stopping at the limit, so a hostile nesting cannot exhaust the stack.
+    Iterative and stopping at the limit, so a hostile nesting cannot exhaust the stack. Paths
+    are only spelled out once a schema is known to be too deep.
     """
+    stack: list[tuple[Any, int]] = [(schema, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > max_depth:
+            return _deep_path(schema, max_depth)
+        stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+    return None
+
+
+def _deep_path(schema: Any, max_depth: int) -> str:
     stack: list[tuple[Any, int, str]] = [(schema, 1, "#")]
     while stack:
         value, depth, path = stack.pop()
@@ -115,19 +136,56 @@ def _too_deep(schema: Any, max_depth: int) -> str | None:
         if depth > max_depth:
             return path
         stack.extend((v, depth + 1, p) for v, p in children)
-    return None
+    raise AssertionError("not too deep")
 
 
 def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
     """Raise SchemaError unless `schema` is valid JSON Schema that the grammar can enforce.
 
-    Results are cached by the schema's text: clients send the same tools request after request.
+    Verdicts are cached by the schema's canonical text: clients send the same tools request
+    after request, and each distinct schema is checked once.
     """
-    limits = limits or SchemaLimits()
+    limits = limits or _DEFAULT_LIMITS
     if not isinstance(schema, dict):
         raise SchemaError("type", "#", "a JSON Schema must be an object")
-    # depth first, iteratively: a hostile schema must not exhaust the stack in json.dumps
-    if (deep := _too_deep(schema, limits.max_depth)) is not None:
+    try:
+        text = json.dumps(schema, sort_keys=True)
+    except RecursionError:  # nested past what Python recurses through: too deep at any limit
+        _check_size(schema, None, limits)
+        raise
+    key = (text, limits.max_depth, limits.max_bytes)
+    problem = _VERDICTS.get(key, _UNSEEN)
+    if problem is _UNSEEN:
+        try:
+            _check_size(schema, text, limits)
+            problem = _check_cached(text)
+        except SchemaError as exc:
+            problem = exc.keyword, exc.path, exc.detail
+        if len(_VERDICTS) >= _CACHED:
+            _VERDICTS.clear()  # a flood of distinct schemas costs their checks, never memory
+        _VERDICTS[key] = problem
+    if problem is not None:
+        raise SchemaError(*problem)
+
+
+_CACHED = 4096
+_UNSEEN = object()
+_VERDICTS: dict[tuple[str, int, int], Any] = {}
+
+
+def clear_caches() -> None:
+    """Forget every verdict (benchmarks time a tool set seen for the first time)."""
+    _VERDICTS.clear()
+    _TOOLS.clear()
+    _check_cached.cache_clear()
+    compile_problem.cache_clear()
+    written_by_llguidance.cache_clear()
+
+
+def _check_size(schema: dict, text: str | None, limits: SchemaLimits) -> None:
+    """Depth first, iteratively: a hostile nesting must not exhaust the stack; then size."""
+    if (deep := _too_deep(schema, limits.max_depth)) is not None or text is None:
+        deep = deep or "#"
         nesting = {*_SCHEMA_VALUED, *_SCHEMA_LISTS, *_SCHEMA_MAPS, "enum", "const", "default"}
         keyword = next((p for p in reversed(deep.split("/")) if p in nesting), "$")
         raise SchemaError(
@@ -135,19 +193,26 @@ def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
             deep,
             f"schema nests deeper than {limits.max_depth} levels (--max-schema-depth)",
         )
-    text = json.dumps(schema, sort_keys=True)
     if len(text) > limits.max_bytes:
         raise SchemaError(
             "$", "#", f"schema is larger than {limits.max_bytes} bytes (--max-schema-bytes)"
         )
-    problem = _check_cached(text)
-    if problem is not None:
-        raise SchemaError(*problem)
+
+
+# A JSON escape of a UTF-16 surrogate: llguidance refuses a lone one, so such text is never
+# taken for plain (a pair, an emoji, merely costs the full checks).
+_SURROGATE = re.compile(r"\\ud[89a-f]")
+
+
+def _plain(text: str, schema: Any) -> bool:
+    return not _SURROGATE.search(text) and is_plain(schema)
 
 
 @functools.lru_cache(maxsize=4096)
 def _check_cached(text: str) -> tuple[str, str, str] | None:
     schema = json.loads(text)
+    if _plain(text, schema):
+        return None  # valid and compilable by construction (grammar/plain.py)
     try:
         for sub, path in _walk(schema):
             for key in sub:
@@ -158,7 +223,7 @@ def _check_cached(text: str) -> tuple[str, str, str] | None:
                         key, path, f"not a JSON Schema keyword; did you mean '{meant}'?"
                     )
         _check_metaschema(schema)
-        _check_numbers(schema)
+        _checknumbers(schema)
         _check_compiles(text)
     except SchemaError as exc:
         return exc.keyword, exc.path, exc.detail
@@ -171,7 +236,7 @@ def _meta_validator(cls: Any) -> Any:
     return cls(cls.META_SCHEMA)
 
 
-def _check_numbers(schema: dict) -> None:
+def _checknumbers(schema: dict) -> None:
     """Refuse `const`/`enum` numbers the grammar engine cannot write exactly.
 
     llguidance 1.9.1 writes such a number from a rounded double: 900.9999999999999 comes out
@@ -183,8 +248,8 @@ def _check_numbers(schema: dict) -> None:
             if key not in sub:
                 continue
             values = [sub[key]] if key == "const" else sub[key]
-            for number in _numbers(values if isinstance(values, list) else []):
-                written = _written_by_llguidance(number)
+            for number in numbers(values if isinstance(values, list) else []):
+                written = written_by_llguidance(number)
                 if written is None or json.loads(written) != number:
                     raise SchemaError(
                         key,
@@ -192,46 +257,6 @@ def _check_numbers(schema: dict) -> None:
                         f"the number {number!r} cannot be generated exactly (the grammar engine "
                         f"would write {written!r}); round it or send it as a string",
                     )
-
-
-def _numbers(values: list) -> Iterator[float | int]:
-    """Floats, and integers beyond double precision, anywhere inside `values`."""
-    stack = list(values)
-    while stack:
-        value = stack.pop()
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, float) or (isinstance(value, int) and abs(value) > 2**53):
-            yield value
-        elif isinstance(value, list):
-            stack.extend(value)
-        elif isinstance(value, dict):
-            stack.extend(value.values())
-
-
-class _Bytes:
-    """A byte-level vocabulary: enough to ask llguidance what text a grammar forces."""
-
-    eos_token_id = 256
-    bos_token_id = None
-    tokens = [bytes([i]) for i in range(256)] + [b"<eos>"]
-
-    def __call__(self, data: bytes) -> list[int]:
-        return list(data)
-
-
-@functools.cache
-def _byte_tokenizer() -> llguidance.LLTokenizer:
-    return llguidance.LLTokenizer(llguidance.TokenizerWrapper(_Bytes()), slices=[])
-
-
-@functools.lru_cache(maxsize=4096)
-def _written_by_llguidance(number: float | int) -> str | None:
-    grammar = llguidance.LLMatcher.grammar_from_json_schema(json.dumps({"const": number}))
-    matcher = llguidance.LLMatcher(_byte_tokenizer(), grammar, log_level=0)
-    if matcher.is_error():
-        return None
-    return matcher.compute_ff_bytes().decode("utf-8", errors="replace") or None
 
 
 def _check_metaschema(schema: dict) -> None:
@@ -244,17 +269,6 @@ def _check_metaschema(schema: dict) -> None:
         raise SchemaError(str(field), where, f"invalid schema: {error.message}") from None
 
 
-_UNIMPLEMENTED = re.compile(r'Unimplemented keys: \["([^"]+)"')
-
-
-# Keywords llguidance's "Unsatisfiable schema: ..." messages may name, the last one mentioned
-# being the one that made the schema impossible ("minItems (1) is greater than maxItems (0)").
-_BOUND_KEYWORDS = re.compile(
-    r"\b(minItems|maxItems|minLength|maxLength|minimum|maximum|exclusiveMinimum|"
-    r"exclusiveMaximum|minProperties|maxProperties|multipleOf|required|enum|const)\b"
-)
-
-
 def check_compiles(schema: Any, path: str = "") -> None:
     """Raise SchemaError naming the keyword unless llguidance compiles `schema` on its own.
 
@@ -262,52 +276,56 @@ def check_compiles(schema: Any, path: str = "") -> None:
     every fragment: an optional property that is impossible is harmless inside a whole object
     (it is simply never written) but fails when compiled alone.
     """
-    problem = _compile_problem(json.dumps(schema, sort_keys=True))
+    text = json.dumps(schema, sort_keys=True)
+    if _plain(text, schema):
+        return
+    problem = compile_problem(text)
     if problem is not None:
         raise SchemaError(problem[0], path, problem[1])
 
 
 def _check_compiles(schema_json: str) -> None:
-    problem = _compile_problem(schema_json)
+    problem = compile_problem(schema_json)
     if problem is not None:
         raise SchemaError(problem[0], "", problem[1])
-
-
-@functools.lru_cache(maxsize=4096)
-def _compile_problem(schema_json: str) -> tuple[str, str] | None:
-    grammar = llguidance.LLMatcher.grammar_from_json_schema(schema_json)
-    message = llguidance.LLMatcher.validate_grammar(grammar)
-    if not message:
-        return None
-    if match := _UNIMPLEMENTED.search(message):
-        keyword = match.group(1)
-    elif message.startswith("Unknown format"):
-        keyword = "format"
-    elif "integer range" in message or "number range" in message:
-        keyword = "minimum/maximum"
-    elif "regex" in message:
-        keyword = "pattern"
-    elif "Pointer" in message or "$ref" in message:
-        keyword = "$ref"
-    elif "Unsatisfiable" in message and (named := _BOUND_KEYWORDS.findall(message)):
-        keyword = named[-1]
-    elif "Unsatisfiable" in message and "property" in message:
-        keyword = "required"
-    else:
-        keyword = "$"
-    first_line = message.strip().splitlines()[0][:300]
-    return keyword, f"cannot be enforced: {first_line}"
 
 
 def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -> dict:
     """A tool's `parameters` checked (enforceable, of type object) and normalised.
 
     Raises SchemaError. One rule for every source of tools: clients, MCP servers, built-ins.
+    The result is cached by the schema's text and shared between requests: never mutate it
+    (an unchanged object is also what lets a repeated tool set reuse its grammar).
     """
-    if parameters is not None:
-        check_schema(parameters, limits)
-        if parameters.get("type", "object") != "object":
-            raise SchemaError("type", "#", "tool parameters must be a JSON Schema of type object")
+    if parameters is None:
+        return _NO_ARGUMENTS
+    limits = limits or _DEFAULT_LIMITS
+    try:  # exact text (key order shapes the grammar); the limits as plain ints compare fastest
+        key = (json.dumps(parameters), limits.max_depth, limits.max_bytes)
+    except (RecursionError, TypeError, ValueError):
+        return _tool_parameters(parameters, limits)  # refused (or checked) the long way
+    verdict = _TOOLS.get(key)
+    if verdict is None:
+        try:
+            verdict = _tool_parameters(parameters, limits)
+        except SchemaError as exc:
+            verdict = exc
+        if len(_TOOLS) >= _CACHED:
+            _TOOLS.clear()
+        _TOOLS[key] = verdict
+    if isinstance(verdict, SchemaError):
+        raise SchemaError(verdict.keyword, verdict.path, verdict.detail)
+    return verdict
+
+
+_TOOLS: dict[tuple[str, int, int], dict | SchemaError] = {}
+_NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def _tool_parameters(parameters: Any, limits: SchemaLimits) -> dict:
+    check_schema(parameters, limits)
+    if parameters.get("type", "object") != "object":
+        raise SchemaError("type", "#", "tool parameters must be a JSON Schema of type object")
     return normalize_parameters(parameters)
 
 
@@ -321,7 +339,7 @@ def normalize_parameters(parameters: Any) -> dict:
     """
     if parameters is None or parameters == {}:
         return {"type": "object", "properties": {}, "additionalProperties": False}
-    schema = copy.deepcopy(parameters)
+    schema = json.loads(json.dumps(parameters))  # a deep copy; JSON values only, ten times faster
     _close_objects(schema, inside_all_of=False)
     return schema
 

@@ -378,13 +378,19 @@ def _escaped(text: str, i: int) -> bool:
     return backslashes % 2 == 1
 
 
-@functools.lru_cache(maxsize=1024)
 def _check_regex(terminal: str, path: str) -> None:
+    problem = _regex_problem(terminal)
+    if problem:
+        raise SchemaError("pattern", path, f"cannot be enforced on a raw string: {problem}")
+
+
+@functools.lru_cache(maxsize=1024)
+def _regex_problem(terminal: str) -> str | None:
+    """llguidance's complaint about a raw-string terminal, by its text (most string values
+    share one terminal, so it is compiled once, not once per property)."""
     grammar = llguidance.LLMatcher.grammar_from_lark(f"start: x\nx[lazy]: X\nX: {terminal}\n")
     message = llguidance.LLMatcher.validate_grammar(grammar)
-    if message:
-        first = message.strip().splitlines()[0][:200]
-        raise SchemaError("pattern", path, f"cannot be enforced on a raw string: {first}")
+    return message.strip().splitlines()[0][:200] if message else None
 
 
 def _pick(schema: dict, keys: frozenset[str]) -> dict:

@@ -15,9 +15,13 @@ from strictcall.api.state import AppState
 from strictcall.chat.render import Prompt, TemplateError, render
 from strictcall.engines.base import GenerationRequest, SamplingParams
 from strictcall.formats import ConstraintSpec, ToolSpec
+from strictcall.grammar.matchers import LarkMemo
 from strictcall.formats.parser import StreamParser
 from strictcall.formats.types import DeltaParser, openai_call_id
 from strictcall.grammar.schema import SchemaError
+
+# Lark by constraint: an agent sends the same tools every turn (grammar/matchers.py)
+LARKS = LarkMemo()
 
 
 @dataclass
@@ -123,7 +127,7 @@ def plan_request(req: PipelineRequest, state: AppState) -> Plan:
             special_tokens=state.tokenizer.special_tokens,
         )
         try:
-            grammar = fmt.grammar(spec)
+            grammar = LARKS.lark(fmt, spec, lambda: fmt.grammar(spec))
         except SchemaError as exc:  # a schema this format's syntax cannot enforce
             raise APIError(
                 f"Invalid schema for the {fmt.name} tool format: {exc}",

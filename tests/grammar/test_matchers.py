@@ -1,0 +1,68 @@
+"""Caches of the grammar path: what they reuse is exactly what a fresh build would give."""
+
+from __future__ import annotations
+
+import llguidance
+import llguidance.hf
+import pytest
+
+from strictcall.chat.tokenizer import load_tokenizer
+from strictcall.formats import ConstraintSpec, ToolSpec, get_format
+from strictcall.grammar.forced import forced_tokens
+from strictcall.grammar.matchers import InvalidGrammar, LarkMemo, MatcherCache
+from strictcall.grammar.schema import check_tool_parameters
+
+SCHEMA = {"type": "object", "properties": {"unit": {"enum": ["celsius", "fahrenheit"]}}}
+
+
+@pytest.fixture(scope="module")
+def tok(demo_model):
+    return load_tokenizer(str(demo_model))
+
+
+@pytest.fixture(scope="module")
+def lltok(tok):
+    return llguidance.hf.from_tokenizer(tok.hf, eos_token=tok.eos_ids)
+
+
+def _spec(parameters: dict, mode: str = "required", special=None) -> ConstraintSpec:
+    return ConstraintSpec(
+        tools=(ToolSpec("f", parameters),), mode=mode, special_tokens=special or {}
+    )
+
+
+def test_the_lark_memo_reuses_a_grammar_only_for_the_same_constraint():
+    memo, fmt, built = LarkMemo(), get_format("hermes"), []
+
+    def lark(spec):
+        return memo.lark(fmt, spec, lambda: built.append(spec) or fmt.grammar(spec))
+
+    shared = check_tool_parameters(SCHEMA)
+    first = lark(_spec(shared))
+    assert lark(_spec(check_tool_parameters(dict(SCHEMA)))) is first  # same text: same object
+    assert len(built) == 1
+    assert lark(_spec(shared, mode="auto")) != first  # another mode
+    other = {**shared, "properties": {"unit": {"enum": ["kelvin"]}}}
+    assert "kelvin" in lark(_spec(other))  # another schema object is never taken for it
+    assert lark(_spec(shared)) is first
+    memo.lark(get_format("llama3_json"), _spec(shared), lambda: built.append(0) or "x")
+    assert len(built) == 4  # another format object: built again
+
+
+def test_copies_are_independent_and_warm_copies_mask_like_a_fresh_compile(tok, lltok):
+    spec = _spec(check_tool_parameters(SCHEMA), special=tok.special_tokens)
+    grammar = get_format("hermes").grammar(spec)
+    cache = MatcherCache(lltok)
+    fresh = llguidance.LLMatcher(lltok, llguidance.LLMatcher.grammar_from_lark(grammar))
+    copies = [cache.matcher(grammar) for _ in range(3)]  # cold, warming, warm
+    for m in copies:
+        assert m.compute_bitmask() == fresh.compute_bitmask()
+    forced = forced_tokens(copies[0])
+    assert forced and copies[0].consume_tokens(forced)  # advancing one copy...
+    assert copies[1].compute_bitmask() == fresh.compute_bitmask()  # ...leaves the others
+    assert cache.matcher(grammar).compute_bitmask() == fresh.compute_bitmask()
+
+
+def test_a_grammar_llguidance_refuses_is_named(lltok):
+    with pytest.raises(InvalidGrammar):
+        MatcherCache(lltok).matcher("start: undefined_rule\n")
