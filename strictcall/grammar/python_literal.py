@@ -116,7 +116,8 @@ def value_kind(value: Any) -> str:
         return "integer"
     if isinstance(value, float):
         return "number"
-    return {list: "array", dict: "object"}.get(type(value), "string")
+    kinds: dict[type, str] = {list: "array", dict: "object"}
+    return kinds.get(type(value), "string")
 
 
 def schema_kinds(schema: Any, root: dict, seen: tuple[str, ...] = ()) -> frozenset[str]:
@@ -132,7 +133,7 @@ def schema_kinds(schema: Any, root: dict, seen: tuple[str, ...] = ()) -> frozens
         values = [schema["const"]] if "const" in schema else list(schema["enum"])
         kinds = {value_kind(v) for v in values}
     elif "anyOf" in schema or "oneOf" in schema:
-        branches = schema.get("anyOf", schema.get("oneOf"))
+        branches = schema.get("anyOf", schema.get("oneOf")) or []
         kinds = set().union(*(schema_kinds(b, root, seen) for b in branches))
     elif "allOf" in schema and len(schema["allOf"]) == 1:
         kinds = set(schema_kinds(schema["allOf"][0], root, seen))

@@ -15,10 +15,9 @@ from typing import Any
 
 import jsonschema
 
+from strictcall.grammar.keywords import likely_keyword
 from strictcall.grammar.llg_checks import compile_problem, numbers, written_by_llguidance
 from strictcall.grammar.plain import is_plain
-
-from strictcall.grammar.keywords import likely_keyword
 
 # Keywords llguidance cannot enforce (it says "Unimplemented keys"). Listed here too so that the
 # error names the path, not only the keyword.

@@ -15,9 +15,9 @@ from strictcall.api.state import AppState
 from strictcall.chat.render import Prompt, TemplateError, render
 from strictcall.engines.base import GenerationRequest, SamplingParams
 from strictcall.formats import ConstraintSpec, ToolSpec
-from strictcall.grammar.matchers import LarkMemo
 from strictcall.formats.parser import StreamParser
 from strictcall.formats.types import DeltaParser, openai_call_id
+from strictcall.grammar.matchers import LarkMemo
 from strictcall.grammar.schema import SchemaError
 
 # Lark by constraint: an agent sends the same tools every turn (grammar/matchers.py)
