@@ -64,7 +64,9 @@ def is_plain(schema: Any) -> bool:
             return False
         if "enum" in node and not _plain_enum(node["enum"], types):
             return False
-        if "format" in node and not (types == {"string"} and node["format"] in FORMATS):
+        if "format" in node and not (
+            types == {"string"} and isinstance(node["format"], str) and node["format"] in FORMATS
+        ):
             return False
     return True
 
