@@ -63,7 +63,7 @@ def measure(
                     s = once(bench, c, max_tokens, grammar, rep)
                     samples.setdefault((grammar, c), []).append(s)
                     common.log(
-                        f"concurrency {spec.name:5s} c={c:2d} "
+                        f"concurrency {bench.name:5s} c={c:2d} "
                         f"{'grammar' if grammar else 'plain  '}: "
                         f"{s['decode_tokens_per_s']:8.1f} tok/s decoding, "
                         f"{s['end_to_end_tokens_per_s']:8.1f} end to end, mask wait "

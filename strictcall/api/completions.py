@@ -16,7 +16,7 @@ from pydantic import Field
 
 from strictcall.api.chat.route import generation_error, sse_line, stream_error, usage_body
 from strictcall.api.errors import APIError
-from strictcall.api.pipeline import Generation, Params, PipelineRequest, Sampling, start
+from strictcall.api.pipeline import Generation, Params, PipelineRequest, sampling_from, start
 from strictcall.api.schemas import (
     ResponseFormat,
     StreamOptions,
@@ -82,7 +82,6 @@ def to_pipeline(req: CompletionRequest) -> PipelineRequest:
         raise APIError("suffix (insertion) is not supported", param="suffix")
     if req.stream_options is not None and not req.stream:
         raise APIError("stream_options is only allowed when stream is true", param="stream_options")
-    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
     return PipelineRequest(
         messages=[],
         model=req.model,
@@ -93,25 +92,7 @@ def to_pipeline(req: CompletionRequest) -> PipelineRequest:
         structured_outputs=req.structured_outputs.model_dump(by_alias=True)
         if req.structured_outputs is not None
         else None,
-        sampling=Sampling(
-            max_tokens=req.max_tokens,
-            temperature=req.temperature,
-            top_p=req.top_p,
-            top_k=req.top_k,
-            min_p=req.min_p,
-            seed=req.seed,
-            logit_bias=req.logit_bias,
-            presence_penalty=req.presence_penalty,
-            frequency_penalty=req.frequency_penalty,
-            repetition_penalty=req.repetition_penalty,
-            logprobs=req.logprobs is not None,
-            top_logprobs=req.logprobs,
-            stop=stop,
-            stop_token_ids=tuple(req.stop_token_ids or ()),
-            ignore_eos=bool(req.ignore_eos),
-            include_stop=bool(req.include_stop_str_in_output),
-            skip_special_tokens=req.skip_special_tokens is not False,
-        ),
+        sampling=sampling_from(req, req.max_tokens, req.logprobs is not None, req.logprobs),
         body=req.model_dump(by_alias=True, exclude_none=True),
         id_prefix="cmpl",
         params=PARAMS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from strictcall.api.errors import APIError
-from strictcall.api.pipeline import Mode, PipelineRequest, Sampling, ToolDef
+from strictcall.api.pipeline import Mode, PipelineRequest, ToolDef, sampling_from
 from strictcall.api.schemas import ChatCompletionRequest, NamedToolChoice
 
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
@@ -44,7 +44,6 @@ def to_pipeline(req: ChatCompletionRequest) -> PipelineRequest:
         choice, named = "named", wire.function.name
     elif wire is not None:
         choice = wire
-    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
     return PipelineRequest(
         messages=messages,
         model=req.model,
@@ -61,24 +60,8 @@ def to_pipeline(req: ChatCompletionRequest) -> PipelineRequest:
         else None,
         reasoning_effort=req.reasoning_effort,
         template_kwargs=dict(req.chat_template_kwargs or {}),
-        sampling=Sampling(
-            max_tokens=req.max_completion_tokens or req.max_tokens,
-            temperature=req.temperature,
-            top_p=req.top_p,
-            top_k=req.top_k,
-            min_p=req.min_p,
-            seed=req.seed,
-            logit_bias=req.logit_bias,
-            presence_penalty=req.presence_penalty,
-            frequency_penalty=req.frequency_penalty,
-            repetition_penalty=req.repetition_penalty,
-            logprobs=bool(req.logprobs),
-            top_logprobs=req.top_logprobs,
-            stop=stop,
-            stop_token_ids=tuple(req.stop_token_ids or ()),
-            ignore_eos=bool(req.ignore_eos),
-            include_stop=bool(req.include_stop_str_in_output),
-            skip_special_tokens=req.skip_special_tokens is not False,
+        sampling=sampling_from(
+            req, req.max_completion_tokens or req.max_tokens, bool(req.logprobs), req.top_logprobs
         ),
         body=req.model_dump(by_alias=True, exclude_none=True),
         id_prefix="chatcmpl",

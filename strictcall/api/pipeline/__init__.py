@@ -16,7 +16,14 @@ Chat Completions, Completions and Responses do exactly this; so can any later AP
 from strictcall.api.pipeline.checks import call_triggers, check_model, check_tool
 from strictcall.api.pipeline.limits import check_text
 from strictcall.api.pipeline.plan import Plan, plan_request
-from strictcall.api.pipeline.request import Mode, Params, PipelineRequest, Sampling, ToolDef
+from strictcall.api.pipeline.request import (
+    Mode,
+    Params,
+    PipelineRequest,
+    Sampling,
+    ToolDef,
+    sampling_from,
+)
 from strictcall.api.pipeline.run import Completion, Generation, Step, start
 
 __all__ = [
@@ -34,5 +41,6 @@ __all__ = [
     "check_text",
     "check_tool",
     "plan_request",
+    "sampling_from",
     "start",
 ]

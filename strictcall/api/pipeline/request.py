@@ -9,7 +9,7 @@ actually sent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from strictcall.formats import ToolSpec
 
@@ -73,6 +73,50 @@ class Sampling:
     ignore_eos: bool = False
     include_stop: bool = False
     skip_special_tokens: bool = True
+
+
+class SamplingFields(Protocol):
+    """The sampling fields Chat Completions and Completions share (OpenAI's and vLLM's)."""
+
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
+    min_p: float | None
+    seed: int | None
+    logit_bias: dict[str, float] | None
+    presence_penalty: float | None
+    frequency_penalty: float | None
+    repetition_penalty: float | None
+    stop: str | list[str] | None
+    stop_token_ids: list[int] | None
+    ignore_eos: bool | None
+    include_stop_str_in_output: bool | None
+    skip_special_tokens: bool | None
+
+
+def sampling_from(
+    req: SamplingFields, max_tokens: int | None, logprobs: bool, top_logprobs: int | None
+) -> Sampling:
+    """`Sampling` from a body with those fields; the route says how it spells the rest."""
+    return Sampling(
+        max_tokens=max_tokens,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        top_k=req.top_k,
+        min_p=req.min_p,
+        seed=req.seed,
+        logit_bias=req.logit_bias,
+        presence_penalty=req.presence_penalty,
+        frequency_penalty=req.frequency_penalty,
+        repetition_penalty=req.repetition_penalty,
+        logprobs=logprobs,
+        top_logprobs=top_logprobs,
+        stop=[req.stop] if isinstance(req.stop, str) else list(req.stop or []),
+        stop_token_ids=tuple(req.stop_token_ids or ()),
+        ignore_eos=bool(req.ignore_eos),
+        include_stop=bool(req.include_stop_str_in_output),
+        skip_special_tokens=req.skip_special_tokens is not False,
+    )
 
 
 @dataclass
