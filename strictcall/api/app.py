@@ -23,6 +23,13 @@ from strictcall.api.errors import (
     unexpected_handler,
     validation_handler,
 )
+from strictcall.api.messages import (
+    AnthropicErrorMiddleware,
+    CountTokensRequest,
+    MessagesRequest,
+    count_tokens,
+    create_message,
+)
 from strictcall.api.middleware import (
     AuthMiddleware,
     BodyLimitMiddleware,
@@ -72,6 +79,7 @@ def create_app(state: AppState) -> FastAPI:
     app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=state.config.max_request_bytes)
     app.add_middleware(AuthMiddleware, api_key=state.config.api_key)
+    app.add_middleware(AnthropicErrorMiddleware)  # errors under /v1/messages in its shape
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     started = int(time.time())
 
@@ -115,6 +123,14 @@ def create_app(state: AppState) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat_completions(body: ChatCompletionRequest, request: Request):
         return await create_chat_completion(body, request, state)
+
+    @app.post("/v1/messages")
+    async def messages(body: MessagesRequest, request: Request):
+        return await create_message(body, request, state)
+
+    @app.post("/v1/messages/count_tokens")
+    async def messages_count_tokens(body: CountTokensRequest):
+        return await count_tokens(body, state)
 
     @app.post("/v1/responses")
     async def create_response(body: ResponsesRequest, request: Request):

@@ -75,7 +75,8 @@ def _error_type(body: bytes) -> str:
 
 
 class AuthMiddleware:
-    """Bearer key on everything under /v1 (routes added later included); the rest is open.
+    """Bearer key (or Anthropic's `x-api-key` header) on everything under /v1 (routes added
+    later included); the rest is open.
 
     The key is compared with hmac.compare_digest (constant time in its content) and is
     never logged or echoed.
@@ -89,7 +90,9 @@ class AuthMiddleware:
         if self.key is None or scope["type"] != "http" or not _under_v1(scope["path"]):
             await self.app(scope, receive, send)
             return
-        if key_matches(_header(scope, b"authorization"), self.key):
+        if key_matches(_header(scope, b"authorization"), self.key) or hmac.compare_digest(
+            _header(scope, b"x-api-key"), self.key
+        ):
             await self.app(scope, receive, send)
             return
         response = ErrorResponse(

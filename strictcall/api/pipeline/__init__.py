@@ -15,7 +15,7 @@ Chat Completions, Completions and Responses do exactly this; so can any later AP
 
 from strictcall.api.pipeline.checks import call_triggers, check_model, check_tool
 from strictcall.api.pipeline.limits import check_text
-from strictcall.api.pipeline.plan import Plan, plan_request
+from strictcall.api.pipeline.plan import Plan, count_prompt_tokens, plan_request
 from strictcall.api.pipeline.request import (
     Mode,
     Params,
@@ -40,6 +40,7 @@ __all__ = [
     "check_model",
     "check_text",
     "check_tool",
+    "count_prompt_tokens",
     "plan_request",
     "sampling_from",
     "start",

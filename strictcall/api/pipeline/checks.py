@@ -32,9 +32,11 @@ def check_model(model: str, state: AppState) -> None:
         )
 
 
-def check_tool(name: str, parameters: Any, where: str, state: AppState) -> ToolSpec:
+def check_tool(
+    name: str, parameters: Any, where: str, state: AppState, schema_field: str = "parameters"
+) -> ToolSpec:
     """A function tool as the grammar will enforce it, or a 400 naming the field under `where`
-    (the tool's own path in the request) that is wrong."""
+    (the tool's own path in the request; its schema under `schema_field`) that is wrong."""
     if not TOOL_NAME.match(name):
         raise APIError(
             f"Invalid tool name {name!r}: use letters, digits, '_', '-' and '.', "
@@ -47,12 +49,14 @@ def check_tool(name: str, parameters: Any, where: str, state: AppState) -> ToolS
     except SchemaError as exc:
         raise APIError(
             f"Invalid schema for tool {name!r}: {exc}",
-            param=f"{where}.parameters",
+            param=f"{where}.{schema_field}",
             code="invalid_tool_schema",
         ) from None
 
 
-def check_tools(tools: tuple[ToolDef | ToolSpec, ...], state: AppState) -> tuple[ToolSpec, ...]:
+def check_tools(
+    tools: tuple[ToolDef | ToolSpec, ...], state: AppState, schema_field: str = "parameters"
+) -> tuple[ToolSpec, ...]:
     """Each ToolDef checked (name, schema, no name twice); a ToolSpec was checked by whoever
     provides it (a server-side tool, or a client's tool on an earlier generation)."""
     specs: list[ToolSpec] = []
@@ -61,7 +65,8 @@ def check_tools(tools: tuple[ToolDef | ToolSpec, ...], state: AppState) -> tuple
         if isinstance(tool, ToolSpec):
             spec, param = tool, "tools"
         else:
-            spec, param = check_tool(tool.name, tool.parameters, tool.param, state), tool.param
+            spec = check_tool(tool.name, tool.parameters, tool.param, state, schema_field)
+            param = tool.param
             if tool.native:
                 spec = ToolSpec(spec.name, spec.parameters, native=True)
         if spec.name in seen:
@@ -152,11 +157,11 @@ def reasoning_effort(req: PipelineRequest, state: AppState) -> str | None:
     return effort
 
 
-def stops(sampling: Sampling) -> list[str]:
+def stops(sampling: Sampling, param: str = "stop") -> list[str]:
     if len(sampling.stop) > 16:
-        raise APIError("at most 16 stop sequences are supported", param="stop")
+        raise APIError("at most 16 stop sequences are supported", param=param)
     if any(not s for s in sampling.stop):
-        raise APIError("stop sequences must not be empty", param="stop")
+        raise APIError("stop sequences must not be empty", param=param)
     return list(sampling.stop)
 
 

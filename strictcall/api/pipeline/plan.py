@@ -71,10 +71,10 @@ def plan_request(req: PipelineRequest, state: AppState) -> Plan:
     check_limits(req, state.config)
     if req.model is not None:
         checks.check_model(req.model, state)
-    tools = checks.check_tools(req.tools, state)
+    tools = checks.check_tools(req.tools, state, req.params.tool_schema)
     mode, named = checks.tool_choice(req, tools)
     content = checks.content_rule(req, checks.call_triggers(state, bool(tools) and mode != "none"))
-    stop = checks.stops(req.sampling)
+    stop = checks.stops(req.sampling, req.params.stop)
     sampling = checks.sampling_params(req.sampling, state)
     kwargs = dict(req.template_kwargs)
     effort = checks.reasoning_effort(req, state)
@@ -138,6 +138,12 @@ def plan_request(req: PipelineRequest, state: AppState) -> Plan:
         grammar = f"start: answer\nanswer: {content}\n"
 
     return _plan(req, state, prompt, tools, mode, stop, sampling, grammar, content is not None, t0)
+
+
+def count_prompt_tokens(req: PipelineRequest, state: AppState) -> int:
+    """The prompt's length in tokens, after the very checks a generation makes (a token count
+    for a request that would be refused is that refusal). Blocking: run it in a thread."""
+    return len(plan_request(req, state).prompt.ids)
 
 
 def _raw_plan(

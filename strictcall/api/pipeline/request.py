@@ -47,6 +47,9 @@ class Params:
     template_kwargs: str = "chat_template_kwargs"
     max_tokens: str = "max_tokens"
     prompt: str = "prompt"
+    stop: str = "stop"
+    # the field of a tool (under ToolDef.param) that holds its JSON Schema (Messages: input_schema)
+    tool_schema: str = "parameters"
 
 
 @dataclass(frozen=True)

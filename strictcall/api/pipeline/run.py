@@ -26,6 +26,7 @@ class Step:
     finish: str | None = None  # stop | length | tool_calls | error | abort
     error: str | None = None
     error_code: str | None = None  # "grammar_dead_end": the request's constraint is at fault
+    stop_sequence: str | None = None  # the stop string that ended the answer (finish "stop")
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
@@ -54,6 +55,7 @@ class _StopScanner:
         self.include = include
         self.keep = max((len(s) for s in stops), default=1) - 1
         self.held = ""
+        self.matched: str | None = None
 
     def push(self, text: str) -> tuple[str, bool]:
         if not self.stops:
@@ -62,7 +64,7 @@ class _StopScanner:
         hits = [(i, s) for s in self.stops if (i := text.find(s)) >= 0]
         if hits:
             i, s = min(hits)
-            self.held = ""
+            self.held, self.matched = "", s
             return text[: i + len(s)] if self.include else text[:i], True
         cut = max(len(text) - self.keep, 0)
         self.held = text[cut:]
@@ -125,7 +127,7 @@ async def generation_steps(plan: Plan, handle: RequestHandle) -> AsyncIterator[S
         step.deltas, stopped = filtered(deltas)
         if stopped:
             engine.abort(plan.request_id)
-            step.finish = "stop"
+            step.finish, step.stop_sequence = "stop", stops.matched
             yield ended(step)
             return
         if event.finish_reason is not None:
