@@ -280,7 +280,7 @@ class VllmEngine:
             body["return_tokens_as_token_ids"] = True
         if self.tokenizer_size < self.vocab:  # embedding padding rows are no tokens
             pad = dict.fromkeys(map(str, range(self.tokenizer_size, self.vocab)), -100.0)
-            body["logit_bias"] = {**pad, **body.get("logit_bias", {})}
+            body["logit_bias"] = {**body.get("logit_bias", {}), **pad}
         if request.grammar is not None:
             body["structured_outputs"] = {"grammar": request.grammar}
         return body

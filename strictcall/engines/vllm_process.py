@@ -125,6 +125,12 @@ class VllmProcess:
             if code is not None:
                 raise VllmStartError(f"vLLM exited with code {code} while starting:\n{self.tail()}")
             if self._healthy():
+                print(
+                    f"strictcall: vLLM (pid {self.proc.pid}) answers at {self.url}; its log: "
+                    f"{self.log_path}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 threading.Thread(
                     target=self._watch, args=(on_death,), name="vllm-watch", daemon=True
                 ).start()
