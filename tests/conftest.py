@@ -37,7 +37,12 @@ class Server:
     """`strictcall serve` in a subprocess, as a user runs it."""
 
     def __init__(
-        self, model: Path, *args: str, env: dict[str, str] | None = None, cwd: str | None = None
+        self,
+        model: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: str | None = None,
+        startup_timeout: float = 120,
     ):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -60,10 +65,10 @@ class Server:
         self.proc = subprocess.Popen(
             cmd, stdout=self.log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=cwd
         )
-        self._wait()
+        self._wait(startup_timeout)
 
-    def _wait(self) -> None:
-        deadline = time.monotonic() + 120
+    def _wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited:\n{self.log.read_text()[-3000:]}")

@@ -1,7 +1,12 @@
 """What every engine takes and yields (DESIGN idea 4: engines are replaceable).
 
-An engine takes prompt ids, sampling settings and an optional grammar, and yields tokens with
-their text. The embedded engine is the default; others implement the same protocol.
+An engine takes prompt token ids, sampling settings and an optional Lark grammar (llguidance's
+dialect), and yields token ids, their logprobs and a finish reason, asynchronously; the text of
+those ids comes from the one token table built from the shared tokenizer (detokenize.py), so
+both engines hand the parser exactly the bytes the grammar constrained. An engine declares the
+model's limits (context, vocabulary rows including padding) and what it can do
+(`EngineCapabilities`). The embedded engine (embedded.py) is the default; vllm.py drives a
+vLLM server (docs/engines.md).
 """
 
 from __future__ import annotations
@@ -77,6 +82,36 @@ class TokenEvent:
     completion_tokens: int = 0
 
 
+@dataclass(frozen=True)
+class EngineCapabilities:
+    name: str  # "embedded" or "vllm": shown at start and on /v1/models
+    # feeds the tokens a grammar forces ahead in one forward pass (grammar/forced.py)
+    fast_forward: bool
+    # runs the llguidance marker workaround (grammar/commit.py) inside its sampling loop; an
+    # engine that cannot (vLLM samples under its own matcher) relies on markers written as
+    # token ids and on the server's dead-end check and schema check of every call
+    grammar_workaround: bool
+    # the dead end of a grammar (no token allowed) ends a request with
+    # error_code="grammar_dead_end", never as a silent stop
+    reports_dead_ends: bool = True
+
+
+def check_fits(request: GenerationRequest, max_model_len: int) -> None:
+    """EngineError (as vLLM words it) for an empty prompt or one that leaves no room."""
+    prompt = len(request.prompt_ids)
+    if prompt == 0:
+        raise EngineError("the prompt is empty", param="messages")
+    if prompt + request.sampling.max_tokens > max_model_len:
+        raise EngineError(
+            f"This model's maximum context length is {max_model_len} tokens. However, "
+            f"you requested {prompt + request.sampling.max_tokens} tokens ({prompt} in the "
+            f"messages, {request.sampling.max_tokens} in the completion). Please reduce the "
+            "length of the messages or completion.",
+            param="messages" if prompt >= max_model_len else "max_tokens",
+            code="context_length_exceeded",
+        )
+
+
 class RequestHandle:
     """The asyncio side of one generation: the engine thread pushes events into it."""
 
@@ -102,7 +137,23 @@ class RequestHandle:
 class Engine(Protocol):
     model_name: str
     max_model_len: int
-    vocab: int  # token ids are 0 <= id < vocab (logit_bias keys are checked against it)
+    # rows of the model's output layer, padding rows included: token ids are 0 <= id < vocab
+    # (logit_bias keys and prompt ids are checked against it)
+    vocab: int
+    # the tokenizer's size: ids from here up to vocab are embedding padding, never sampled
+    tokenizer_size: int
+    capabilities: EngineCapabilities
+    stats: dict[str, float]  # at least "tokens": generated so far (the /metrics counter)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests accepted and not finished."""
+        ...
+
+    @property
+    def running(self) -> int:
+        """Requests generating now."""
+        ...
 
     def submit(self, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> RequestHandle:
         """Check and enqueue; raises EngineError for bad requests, EngineOverloaded when full."""

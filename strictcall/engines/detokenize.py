@@ -9,6 +9,11 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable
 
+import llguidance
+import llguidance.hf
+
+from strictcall.chat.tokenizer import ModelTokenizer
+
 
 class Detokenizer:
     def __init__(self, token_bytes: Callable[[int], bytes], hidden: frozenset[int] = frozenset()):
@@ -23,3 +28,31 @@ class Detokenizer:
 
     def flush(self) -> str:
         return self._decoder.decode(b"", final=True)
+
+
+class TokenTable:
+    """The one decoder of a model, built once from the shared tokenizer: every id's exact bytes
+    (the grammar engine's own table) and llguidance's tokenizer. Every engine turns its token
+    ids into the parser's text through this, so the text is the text the grammar constrained.
+    """
+
+    def __init__(self, tokenizer: ModelTokenizer, n_vocab: int):
+        self.tokenizer = tokenizer
+        self.n_vocab = n_vocab  # output rows, padding included
+        self.size = min(len(tokenizer.hf), n_vocab)  # ids >= size are padding rows
+        self.lltok = llguidance.hf.from_tokenizer(
+            tokenizer.hf, n_vocab=n_vocab, eos_token=tokenizer.eos_ids
+        )
+        self.token_bytes = [self._bytes_of(i) for i in range(n_vocab)]
+
+    def detokenizer(self, hidden: frozenset[int] = frozenset()) -> Detokenizer:
+        return Detokenizer(self.token_bytes.__getitem__, hidden)
+
+    def text_of(self, token: int) -> str:
+        return self.token_bytes[token].decode("utf-8", errors="replace")
+
+    def _bytes_of(self, token: int) -> bytes:
+        try:
+            return self.lltok.decode_bytes([token])
+        except Exception:
+            return b""

@@ -19,13 +19,13 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import llguidance
-import llguidance.hf
 import numpy as np
 import torch
 from transformers import AutoModelForCausalLM
 
 from strictcall.chat.tokenizer import ModelTokenizer, load_tokenizer
 from strictcall.engines.base import (
+    EngineCapabilities,
     EngineError,
     EngineOverloaded,
     FinishReason,
@@ -33,11 +33,12 @@ from strictcall.engines.base import (
     RequestHandle,
     TokenEvent,
     TokenLogprob,
+    check_fits,
 )
 from strictcall.engines.batch import PaddedBatch, SeparateCaches
-from strictcall.engines.commit import commit
-from strictcall.engines.detokenize import Detokenizer
+from strictcall.engines.detokenize import Detokenizer, TokenTable
 from strictcall.engines.sampling import RowSampler, bitmask_to_bool, top_logprobs
+from strictcall.grammar.commit import commit
 from strictcall.grammar.forced import MAX_DRAFT, forced_tokens
 from strictcall.grammar.matchers import InvalidGrammar, MatcherCache
 
@@ -91,6 +92,8 @@ class _Masks:
 
 
 class EmbeddedEngine:
+    capabilities = EngineCapabilities(name="embedded", fast_forward=True, grammar_workaround=True)
+
     def __init__(self, config: EngineConfig, tokenizer: ModelTokenizer | None = None):
         self.config = config
         self.model_name = config.model
@@ -118,10 +121,10 @@ class EmbeddedEngine:
         limit = declared or 4096
         self.max_model_len = min(config.max_model_len or limit, limit)
         self.eos_ids = frozenset(self.tokenizer.eos_ids)
-        self.lltok = llguidance.hf.from_tokenizer(
-            self.tokenizer.hf, n_vocab=self.vocab, eos_token=self.tokenizer.eos_ids
-        )
-        self.token_bytes = [self._bytes_of(i) for i in range(self.vocab)]
+        self.table = TokenTable(self.tokenizer, self.vocab)
+        self.tokenizer_size = self.table.size
+        self.lltok = self.table.lltok
+        self.token_bytes = self.table.token_bytes
         self.executor = llguidance.LLExecutor()
         # compiled grammars by text; requests get deep copies (~0.02 ms instead of a compile)
         self._matchers = MatcherCache(self.lltok)
@@ -134,7 +137,7 @@ class EmbeddedEngine:
         self._in_flight = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.stats = {
+        self.stats: dict[str, float] = {
             "steps": 0,
             "tokens": 0,
             "forced_tokens": 0,  # tokens kept from grammar drafts (no step of their own)
@@ -174,18 +177,7 @@ class EmbeddedEngine:
             raise EngineError(f"invalid grammar: {exc}", code="invalid_grammar") from None
 
     def submit(self, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> RequestHandle:
-        prompt = len(request.prompt_ids)
-        if prompt == 0:
-            raise EngineError("the prompt is empty", param="messages")
-        if prompt + request.sampling.max_tokens > self.max_model_len:
-            raise EngineError(
-                f"This model's maximum context length is {self.max_model_len} tokens. However, "
-                f"you requested {prompt + request.sampling.max_tokens} tokens ({prompt} in the "
-                f"messages, {request.sampling.max_tokens} in the completion). Please reduce the "
-                "length of the messages or completion.",
-                param="messages" if prompt >= self.max_model_len else "max_tokens",
-                code="context_length_exceeded",
-            )
+        check_fits(request, self.max_model_len)
         with self._count_lock:  # a full server refuses before spending time on the grammar
             if self._in_flight >= self.config.max_queue:
                 raise EngineOverloaded(f"{self._in_flight} requests in flight")
@@ -199,7 +191,7 @@ class EmbeddedEngine:
                 request=request,
                 handle=handle,
                 sampler=RowSampler(request.sampling, self.vocab, request.prompt_ids),
-                detok=Detokenizer(self.token_bytes.__getitem__, request.hidden_token_ids),
+                detok=self.table.detokenizer(request.hidden_token_ids),
                 matcher=matcher,
             )
         except BaseException:
@@ -388,6 +380,8 @@ class EmbeddedEngine:
             self._inject_fault(seq)
         row = row.clone()
         seq.sampler.adjust(row)
+        if self.tokenizer_size < self.vocab:  # embedding padding rows are no tokens
+            row[self.tokenizer_size :] = float("-inf")
         constrained = masks is not None and seq.matcher is not None
         if constrained:
             assert masks is not None and seq.matcher is not None
@@ -426,7 +420,7 @@ class EmbeddedEngine:
         )
 
     def _text_of(self, token: int) -> str:
-        return self.token_bytes[token].decode("utf-8", errors="replace")
+        return self.table.text_of(token)
 
     def _accept(self, seq: _Sequence, token: int) -> None:
         params = seq.request.sampling
@@ -479,12 +473,6 @@ class EmbeddedEngine:
                 seq.finish, seq.reported = "abort", True
                 with self._count_lock:
                     self._in_flight -= 1
-
-    def _bytes_of(self, token: int) -> bytes:
-        try:
-            return self.lltok.decode_bytes([token])
-        except Exception:
-            return b""
 
 
 def _fault_seed_from_env() -> int | None:

@@ -8,8 +8,8 @@ import llguidance.hf
 import torch
 from transformers import AutoTokenizer
 
-from strictcall.engines.commit import commit, spelled_forced_token
 from strictcall.formats import ConstraintSpec, ToolSpec, get_format
+from strictcall.grammar.commit import commit, spelled_forced_token
 from strictcall.grammar.schema import normalize_parameters
 
 

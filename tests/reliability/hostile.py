@@ -15,8 +15,8 @@ import llguidance.hf
 import numpy as np
 from transformers import AutoTokenizer
 
-from strictcall.engines.commit import spelled_forced_token
 from strictcall.formats import Format, format_names, get_format
+from strictcall.grammar.commit import spelled_forced_token
 from strictcall.grammar.lark import regex_escape
 from tests.conftest import tiny_model
 
