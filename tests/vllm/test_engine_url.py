@@ -3,7 +3,9 @@ llguidance grammars accepted), refused in one line otherwise; then it serves as 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 import jsonschema
 import openai
@@ -12,6 +14,7 @@ import pytest
 from tests.api.test_cli import _one_line, _serve
 from tests.api.toolsets import SCHEMAS, TOOLS
 from tests.conftest import Server, tiny_model
+from tests.reliability.load import StreamRequest, scrape, stream_once
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +96,25 @@ def test_a_schema_that_spells_a_marker_is_a_valid_call_or_a_clear_400(server, cl
         assert r.choices[0].finish_reason in ("tool_calls", "length")
         if r.choices[0].finish_reason == "tool_calls":
             assert json.loads(calls[0].function.arguments) == {"x": "</tool_call>"}
+
+
+def _vllm_running(url: str) -> float:
+    """vLLM's own count of requests it is generating (its /metrics)."""
+    found = [v for k, v in scrape(url).items() if k.startswith("vllm:num_requests_running")]
+    assert found, "vLLM's /metrics has no vllm:num_requests_running"
+    return sum(found)
+
+
+def test_a_hang_up_aborts_the_request_inside_vllm(vllm_server):
+    """A client that hangs up closes strictcall's stream to vLLM, and vLLM stops generating
+    (3000 tokens would take it far longer than the wait below)."""
+    s = vllm_server.strictcall
+    outcome = asyncio.run(
+        stream_once(s.url, StreamRequest(s.model, max_tokens=3000, disconnect_after=3))
+    )
+    assert outcome.kind == "disconnected"
+    deadline = time.monotonic() + 10
+    while _vllm_running(vllm_server.vllm_url) > 0:
+        assert time.monotonic() < deadline, "vLLM kept generating for a client that left"
+        time.sleep(0.2)
+    assert scrape(s.url)["strictcall_requests_in_flight"] == 0
