@@ -55,6 +55,7 @@ async def _one(
     first = None
     calls: dict[int, dict[str, str]] = {}
     tokens = 0
+    finish = None
     try:
         stream = await client.chat.completions.create(
             model=model,
@@ -72,6 +73,7 @@ async def _one(
             if not chunk.choices:
                 continue
             delta = chunk.choices[0].delta
+            finish = chunk.choices[0].finish_reason or finish
             if first is None and (delta.content or delta.tool_calls):
                 first = time.perf_counter() - t0
             for tc in delta.tool_calls or []:
@@ -90,6 +92,7 @@ async def _one(
         "wall_s": wall,
         "tokens": tokens,
         "calls": len(found),
+        "finish": finish,
         "valid": error is None and all(_valid(c, job["tools"]) for c in found),
         "error": error,
     }
@@ -111,12 +114,15 @@ async def _batch(
         rows = await asyncio.gather(*(run(j) for j in jobs))
         wall = time.perf_counter() - t0
     ttfts = [r["ttft_s"] for r in rows if r["ttft_s"] is not None]
+    done = [r for r in rows if r["finish"] != "length"]
     return {
         "mode": mode,
         "requests": len(rows),
         "tokens_per_s": sum(r["tokens"] for r in rows) / wall,
         "ttft_s": common.summary(ttfts) if ttfts else None,
-        "valid_share": sum(r["valid"] for r in rows) / len(rows),
+        # answers cut by max_tokens are left out: a call cut short is not a call
+        "valid_share": sum(r["valid"] for r in done) / len(done) if done else None,
+        "cut_by_max_tokens": len(rows) - len(done),
         "called_share": sum(r["calls"] > 0 for r in rows) / len(rows),
         "errors": [r["error"] for r in rows if r["error"]],
     }
@@ -127,14 +133,24 @@ def _jobs(n: int) -> list[dict]:
     return [questions[i % len(questions)] for i in range(n)]
 
 
-def measure(url: str, model: str, args: argparse.Namespace) -> dict[str, Any]:
+def measure(urls: dict[str, str], model: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Each mode on each side in turn (plain, then strictcall), so a machine whose load drifts
+    weighs on both alike."""
     jobs = _jobs(args.requests)
-    out: dict[str, Any] = {}
-    for mode in MODES:
-        out[mode] = asyncio.run(_batch(url, model, jobs, mode, args.max_tokens, args.concurrency))
-        common.log(f"  {mode}: {out[mode]['tokens_per_s']:.1f} tok/s")
     many = [{"messages": jobs[0]["messages"], "tools": bfcl.tools(100)}] * args.many_tools_requests
-    out["tools_100"] = asyncio.run(_batch(url, model, many, "auto", 16, 1))
+    out: dict[str, dict[str, Any]] = {side: {} for side in urls}
+    for mode in (*MODES, "tools_100"):
+        for side, url in urls.items():
+            if mode == "tools_100":
+                row = asyncio.run(_batch(url, model, many, "auto", 16, 1))
+            else:
+                row = asyncio.run(_batch(url, model, jobs, mode, args.max_tokens, args.concurrency))
+            out[side][mode] = row
+            common.log(
+                f"  {side} {mode}: {row['tokens_per_s']:.1f} tok/s, valid "
+                f"{row['valid_share']}, cut {row['cut_by_max_tokens']}, "
+                f"errors {len(row['errors'])} {row['errors'][:1]}"
+            )
     return out
 
 
@@ -144,7 +160,7 @@ def _plot(plain: dict[str, Any], ours: dict[str, Any]):
     panels = (
         ("tokens/s", lambda d, m: d[m]["tokens_per_s"]),
         ("TTFT median (s)", lambda d, m: (d[m]["ttft_s"] or {}).get("median", 0)),
-        ("schema-valid share", lambda d, m: d[m]["valid_share"]),
+        ("schema-valid share", lambda d, m: d[m]["valid_share"] or 0),
     )
     for ax, (title, value) in zip(axes, panels, strict=False):
         for k, (label, d) in enumerate(sides):
@@ -169,9 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vllm-arg", action="append", default=[], help="a flag passed to vLLM")
     p.add_argument("--requests", type=int, default=16, help="per mode and side")
     p.add_argument("--concurrency", type=int, default=4)
-    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--max-tokens", type=int, default=256)
     p.add_argument("--many-tools-requests", type=int, default=3)
-    p.add_argument("--max-model-len", type=int, default=8192)
+    # 100 BFCL tools are ~14k prompt tokens
+    p.add_argument("--max-model-len", type=int, default=20480)
     p.add_argument("--out", default="vllm")
     args = p.parse_args(argv)
     model = args.model or str(pull(DEFAULT_MODEL, common.ROOT.parent / ".cache" / "models"))
@@ -191,15 +208,16 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     try:
         server = Server(Path(model), "--engine-url", vllm.url, startup_timeout=300)
-        common.log("plain vLLM (its hermes parser):")
-        plain = measure(vllm.url, model, args)
-        common.log("strictcall on the same vLLM:")
-        ours = measure(server.url, model, args)
+        sides = measure({"plain": vllm.url, "strictcall": server.url}, model, args)
+        plain, ours = sides["plain"], sides["strictcall"]
     finally:
         if server is not None:
             server.stop()
         vllm.stop()
-    ratio = {m: ours[m]["tokens_per_s"] / plain[m]["tokens_per_s"] for m in MODES}
+    ratio = {
+        m: ours[m]["tokens_per_s"] / plain[m]["tokens_per_s"] if plain[m]["tokens_per_s"] else None
+        for m in MODES
+    }
     data = {
         "model": model,
         "vllm_args": vllm_args,
