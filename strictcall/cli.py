@@ -398,14 +398,20 @@ def serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=args.timeout_keep_alive,
         timeout_graceful_shutdown=max(args.shutdown_timeout, 0.0),
     )
-    process = getattr(engine, "process", None)  # a vLLM that died under us: exit 1
-    return 1 if process is not None and process.died is not None else 0
+    return 0
+
+
+def _engine_died(code: int) -> None:
+    """vLLM died under us (it said so on stderr): every request in flight has already failed
+    with its stream; give their answers a moment to go out, then exit 1."""
+    import time
+
+    time.sleep(1.0)
+    os._exit(1)
 
 
 def _vllm_engine(args: argparse.Namespace, tokenizer):
     """The vLLM engine (started here, or at --engine-url), checked to fit this model."""
-    import signal
-
     from strictcall.engines.vllm import open_vllm_engine
     from strictcall.engines.vllm_process import resolve_python
 
@@ -418,8 +424,7 @@ def _vllm_engine(args: argparse.Namespace, tokenizer):
         api_key=args.vllm_api_key,
         max_queue=args.max_queue,
         trust_remote_code=args.trust_remote_code,
-        # vLLM died under us: stop as on SIGTERM (serve then exits 1)
-        on_death=lambda code: os.kill(os.getpid(), signal.SIGTERM),
+        on_death=_engine_died,
     )
 
 

@@ -11,6 +11,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from strictcall.engines.base import Engine
 
 # Seconds; wide enough for a tiny CPU model and a large GPU one.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -140,7 +144,7 @@ class Metrics:
         )
         self._rate: deque[tuple[float, float]] = deque(maxlen=11)  # (time, tokens), one per tick
 
-    def tick(self, engine: object) -> None:
+    def tick(self, engine: Engine) -> None:
         """Sample the token counter (called about once a second) for the tokens/s gauge."""
         self._rate.append((time.monotonic(), _engine_tokens(engine)))
 
@@ -150,14 +154,13 @@ class Metrics:
         (t0, n0), (t1, n1) = self._rate[0], self._rate[-1]
         return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
-    def render(self, engine: object) -> str:
+    def render(self, engine: Engine) -> str:
         lines: list[str] = []
         for metric in (self.requests, self.errors, self.generations, self.tool_calls):
             lines += metric.lines()
         lines += self.ttft.lines()
         lines += self.grammar.lines()
-        in_flight = int(getattr(engine, "in_flight", 0) or 0)
-        running = int(getattr(engine, "running", 0) or 0)
+        in_flight, running = engine.in_flight, engine.running
         lines += _gauge(
             "strictcall_requests_in_flight",
             "Requests accepted by the engine and not finished (running or queued).",
@@ -187,6 +190,5 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
-def _engine_tokens(engine: object) -> float:
-    stats = getattr(engine, "stats", None)
-    return float(stats.get("tokens", 0)) if isinstance(stats, dict) else 0.0
+def _engine_tokens(engine: Engine) -> float:
+    return float(engine.stats.get("tokens", 0))

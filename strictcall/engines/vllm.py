@@ -92,6 +92,7 @@ class VllmEngine:
         self.max_model_len = 0
         self.stats: dict[str, float] = {"tokens": 0}
         self._requests: dict[str, _Request] = {}
+        self._reserved = 0  # submits past the queue check, compiling their grammar
         self._lock = threading.Lock()
         self._client: httpx2.AsyncClient | None = None
         self.process = process  # the vLLM started for us, stopped with the engine
@@ -211,18 +212,21 @@ class VllmEngine:
     def submit(self, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> RequestHandle:
         check_fits(request, self.max_model_len)
         handle = RequestHandle(request.request_id, loop)
-        with self._lock:
-            if len(self._requests) >= self.config.max_queue:
+        with self._lock:  # a full server refuses before spending time on the grammar
+            if len(self._requests) + self._reserved >= self.config.max_queue:
                 raise EngineOverloaded(f"{len(self._requests)} requests in flight")
+            self._reserved += 1
+        try:  # compiled outside the lock: a large grammar does not hold up other requests
             t0 = time.perf_counter()
-            try:
-                matcher = self._matchers.matcher(request.grammar) if request.grammar else None
-            except InvalidGrammar as exc:
-                raise EngineError(f"invalid grammar: {exc}", code="invalid_grammar") from None
+            matcher = self._matchers.matcher(request.grammar) if request.grammar else None
             handle.grammar_s = time.perf_counter() - t0
-            req = _Request(
-                request, handle, self.table.detokenizer(request.hidden_token_ids), matcher
-            )
+        except InvalidGrammar as exc:
+            raise EngineError(f"invalid grammar: {exc}", code="invalid_grammar") from None
+        finally:
+            with self._lock:
+                self._reserved -= 1
+        req = _Request(request, handle, self.table.detokenizer(request.hidden_token_ids), matcher)
+        with self._lock:
             self._requests[request.request_id] = req
         req.future = asyncio.run_coroutine_threadsafe(self._run(req), loop)
         return handle
