@@ -399,7 +399,7 @@ class VllmEngine:
         500 where llguidance refuses a token it allowed: a dead end of the constraint."""
         message = _error_message(detail)
         if status == 400:
-            self._end(req, "error", f"vLLM refused the request: {message}")
+            self._end(req, "error", f"vLLM refused the request: {message}", "engine_refused")
         elif req.matcher is not None:
             self._end(req, "error", f"the grammar allows no way on: {message}", "grammar_dead_end")
         else:

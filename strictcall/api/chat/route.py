@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from strictcall.api.chat.translate import to_pipeline
 from strictcall.api.errors import ErrorResponse, error_body
-from strictcall.api.pipeline import Generation, Plan, Step, start
+from strictcall.api.pipeline import CLIENT_FAULTS, Generation, Plan, Step, start
 from strictcall.api.schemas import ChatCompletionRequest
 from strictcall.api.state import AppState
 from strictcall.engines.base import TokenLogprob
@@ -73,15 +73,17 @@ async def _complete(generation: Generation, created: int, request: Request):
 def generation_error(plan: Plan, step: Step) -> JSONResponse:
     """A generation that failed: the request's constraint at fault (400) or the server (500)."""
     message = step.error or "generation failed"
-    if step.error_code == "grammar_dead_end":
-        param = plan.params.tools if plan.tools else plan.params.response_format
-        body = error_body(message, "invalid_request_error", param, "grammar_dead_end")
+    if step.error_code in CLIENT_FAULTS:
+        param: str | None = plan.params.tools if plan.tools else plan.params.response_format
+        if step.error_code == "engine_refused":
+            param = None
+        body = error_body(message, "invalid_request_error", param, step.error_code)
         return ErrorResponse(body, 400)
     return ErrorResponse(error_body(message, "server_error", None, "generation_failed"), 500)
 
 
 def stream_error(plan: Plan, message: str, code: str | None) -> str:
-    kind = "invalid_request_error" if code == "grammar_dead_end" else "server_error"
+    kind = "invalid_request_error" if code in CLIENT_FAULTS else "server_error"
     plan.state.metrics.errors.inc(kind)
     return sse_line(error_body(message, kind, None, code or "generation_failed"))
 

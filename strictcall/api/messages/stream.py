@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from strictcall.api.messages.errors import anthropic_error
-from strictcall.api.pipeline import Generation, Step
+from strictcall.api.pipeline import CLIENT_FAULTS, Generation, Step
 from strictcall.formats.types import Delta
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,6 @@ def _finish(step: Step, called: bool) -> str:
 
 
 def _error(step: Step) -> str:
-    status = 400 if step.error_code == "grammar_dead_end" else 500
+    status = 400 if step.error_code in CLIENT_FAULTS else 500
     _, body = anthropic_error(status, step.error or "generation failed")
     return event(body)

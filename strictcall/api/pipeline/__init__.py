@@ -24,9 +24,10 @@ from strictcall.api.pipeline.request import (
     ToolDef,
     sampling_from,
 )
-from strictcall.api.pipeline.run import Completion, Generation, Step, start
+from strictcall.api.pipeline.run import CLIENT_FAULTS, Completion, Generation, Step, start
 
 __all__ = [
+    "CLIENT_FAULTS",
     "Completion",
     "Generation",
     "Mode",

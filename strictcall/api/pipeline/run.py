@@ -18,6 +18,10 @@ from strictcall.api.state import AppState
 from strictcall.engines.base import EngineError, EngineOverloaded, RequestHandle, TokenLogprob
 from strictcall.formats.types import Delta, DeltaParser, ParseResult, assemble
 
+# error codes that blame the request: the constraint allows no way on, or the engine (vLLM)
+# refused what it was sent; the routes answer them as 400s, every other failure as a 500
+CLIENT_FAULTS = frozenset({"grammar_dead_end", "engine_refused"})
+
 
 @dataclass
 class Step:
@@ -25,7 +29,7 @@ class Step:
     logprobs: list[TokenLogprob] = field(default_factory=list)
     finish: str | None = None  # stop | length | tool_calls | error | abort
     error: str | None = None
-    error_code: str | None = None  # "grammar_dead_end": the request's constraint is at fault
+    error_code: str | None = None  # one of CLIENT_FAULTS: the request is at fault, not the server
     stop_sequence: str | None = None  # the stop string that ended the answer (finish "stop")
     prompt_tokens: int = 0
     completion_tokens: int = 0
