@@ -381,6 +381,12 @@ def test_every_refusal_is_an_anthropic_error(server):
         ({**ok, "tools": [bad_tool]}, "tools[0].input_schema"),
         ({**ok, "tools": [{**WEATHER, "name": "bad name!"}]}, "tools[0].name"),
         ({**ok, "tools": [WEATHER, WEATHER]}, "Duplicate"),
+        (
+            {**ok, "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}]},
+            "server tools",
+        ),
+        ({**ok, "tools": [{**WEATHER, "input_examples": [{}]}]}, "tools[0].input_examples"),
+        ({**ok, "tools": [{"name": "f"}]}, "tools[0].input_schema"),
         ({**ok, "tool_choice": {"type": "any"}}, "tool"),
         ({**ok, "tools": TOOLS, "tool_choice": {"type": "tool", "name": "nope"}}, "nope"),
         ({**ok, "tool_choice": {"type": "sometimes"}}, "tool_choice"),
