@@ -18,7 +18,7 @@ from strictcall.formats import get_format
 from tests.api.test_families import DEEPSEEK_V31
 from tests.api.toolsets import SCHEMAS
 from tests.api.toolsets import TOOLS as CHAT_TOOLS
-from tests.conftest import Server, tiny_model
+from tests.conftest import ROOT, Server, tiny_model
 from tests.reliability.hostile import hostile_instance, hostile_schema, hostile_strings, writable
 
 KEY = "sk-messages-test"
@@ -497,3 +497,16 @@ def test_reasoning_comes_back_as_thinking_blocks(thinker):
         model=thinker.model, max_tokens=5, messages=history, thinking={"type": "disabled"}
     )
     assert r.usage.input_tokens > 0
+
+
+def test_the_docs_example_runs(server, capsys):
+    """docs/messages.md's example, run as written against this server."""
+    doc = (ROOT / "docs" / "messages.md").read_text()
+    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("http://127.0.0.1:8000", server.url).replace('"unused"', repr(KEY))
+    code = code.replace('"strictcall-demo"', repr(server.model))
+    exec(compile(code, "docs/messages.md", "exec"), {})
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("tool_use get_weather {'city': ")
+    assert lines[-2].endswith(("end_turn", "max_tokens", "tool_use"))
+    assert int(lines[-1]) > 0
