@@ -387,7 +387,7 @@ def test_every_refusal_is_an_anthropic_error(server):
         ),
         ({**ok, "tools": [{**WEATHER, "input_examples": [{}]}]}, "tools[0].input_examples"),
         ({**ok, "tools": [{"name": "f"}]}, "tools[0].input_schema"),
-        ({**ok, "tool_choice": {"type": "any"}}, "tool"),
+        ({**ok, "tool_choice": {"type": "any"}}, "tool_choice 'any' needs at least one tool"),
         ({**ok, "tools": TOOLS, "tool_choice": {"type": "tool", "name": "nope"}}, "nope"),
         ({**ok, "tool_choice": {"type": "sometimes"}}, "tool_choice"),
         ({**ok, "stop_sequences": [""]}, "stop_sequences"),

@@ -155,4 +155,3 @@ def failure(step: Step) -> tuple[int, dict[str, Any]]:
     """A failed generation: the request's constraint at fault (400) or the server (500)."""
     status = 400 if step.error_code == "grammar_dead_end" else 500
     return anthropic_error(status, step.error or "generation failed")
-

@@ -27,6 +27,7 @@ from strictcall.api.pipeline import Mode, Params, PipelineRequest, Sampling, Too
 
 PARAMS = Params(
     named_tool="tool_choice.name",
+    required="any",
     template_kwargs="thinking",
     stop="stop_sequences",
     tool_schema="input_schema",
