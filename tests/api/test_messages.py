@@ -150,12 +150,13 @@ def test_none_never_calls(ac, server, streaming):
 def test_auto_calls_only_valid_tools_and_keeps_markers_out_of_text(ac, server):
     for temperature in (1.0, 0.6):
         for streaming in (False, True):
-            kw = dict(tools=TOOLS, tool_choice={"type": "auto"}, max_tokens=60)
+            kw = dict(tools=TOOLS, tool_choice={"type": "auto"})
             kw["extra_body"] = {"temperature": temperature}
             message = stream(ac, server, **kw)[0] if streaming else create(ac, server, **kw)
             check_calls(message)
-            text = "".join(b.text for b in message.content if b.type == "text")
-            assert "<tool_call>" not in text
+            if message.stop_reason != "max_tokens":  # a call cut off comes back as its text
+                text = "".join(b.text for b in message.content if b.type == "text")
+                assert "<tool_call>" not in text
 
 
 # ---- streaming --------------------------------------------------------------------------

@@ -151,7 +151,12 @@
 
   async function send() {
     const tools = parseTools();
-    if (tools === null || !model) return;
+    if (tools === null) return;
+    if (!model) {
+      $("status").textContent = "No model yet: the server did not list one (an API key needed?).";
+      $("status").className = "error";
+      return;
+    }
     for (const id of ["reasoning", "content", "calls"]) $(id).replaceChildren();
     $("send").disabled = true;
     $("stop").disabled = false;
