@@ -49,14 +49,14 @@ def ac(server) -> anthropic.Anthropic:
 
 
 def create(ac, server, **kw):
-    kw.setdefault("max_tokens", 400)
+    kw.setdefault("max_tokens", 1024)
     kw.setdefault("messages", ASK)
     return ac.messages.create(model=server.model, **kw)
 
 
 def stream(ac, server, **kw):
     """(the SDK's accumulated message, the event types in order)."""
-    kw.setdefault("max_tokens", 400)
+    kw.setdefault("max_tokens", 1024)
     kw.setdefault("messages", ASK)
     with ac.messages.stream(model=server.model, **kw) as s:
         types = [e.type for e in s]
