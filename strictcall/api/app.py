@@ -10,7 +10,7 @@ from typing import Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strictcall import __version__
@@ -37,6 +37,7 @@ from strictcall.api.middleware import (
     MetricsMiddleware,
 )
 from strictcall.api.pipeline import check_model
+from strictcall.api.playground import playground_file
 from strictcall.api.responses import route as responses
 from strictcall.api.responses.schemas import ResponsesRequest
 from strictcall.api.schemas import ChatCompletionRequest
@@ -105,6 +106,14 @@ def create_app(state: AppState) -> FastAPI:
             # "off" (--constrain off): calls are parsed, not guaranteed
             "constrain": "on" if state.config.constrain else "off",
         }
+
+    @app.get("/playground", include_in_schema=False)
+    async def playground() -> Response:
+        return playground_file()
+
+    @app.get("/playground/{name}", include_in_schema=False)
+    async def playground_asset(name: str) -> Response:
+        return playground_file(name)
 
     @app.get("/v1/models")
     async def models() -> dict:

@@ -1,5 +1,6 @@
 """The published OpenAPI document, fuzzed with schemathesis: valid and invalid requests for
-every operation. No 5xx, every error in OpenAI's shape, every stream well formed.
+every operation. No 5xx, every error in its API's shape (OpenAI's; Anthropic's under
+/v1/messages), every stream well formed.
 
 (The operations are driven with Hypothesis directly: schemathesis' pytest loader,
 `from_fixture`, relies on a pytest internal that pytest 9 removed.)
@@ -61,13 +62,38 @@ def _check_stream(text: str) -> None:
             assert payload["object"] == "chat.completion.chunk", payload
 
 
+def _check_anthropic_stream(text: str) -> None:
+    chunks = [c for c in text.split("\n\n") if c.strip()]
+    names = []
+    for chunk in chunks:
+        lines = dict(line.split(": ", 1) for line in chunk.split("\n"))
+        payload = json.loads(lines["data"])
+        assert payload["type"] == lines["event"], chunk
+        if payload["type"] == "error":
+            assert set(payload["error"]) == {"type", "message"}, payload
+        names.append(payload["type"])
+    assert names[0] == "message_start", names
+    assert names[-1] in ("message_stop", "error"), names
+
+
+def _check_anthropic(response) -> None:
+    if response.status_code >= 400:
+        body = response.json()
+        assert set(body) == {"type", "error"} and body["type"] == "error", body
+        assert set(body["error"]) == {"type", "message"} and body["error"]["message"], body
+    elif "text/event-stream" in str(response.headers.get("content-type")):
+        _check_anthropic_stream(response.text)
+
+
 def _check(case, server: Server, seen: dict[int, int]) -> None:
     _aim(case, server.model)
     response = case.call(base_url=server.url, timeout=120)
     status = response.status_code
     seen[status] = seen.get(status, 0) + 1
     assert status < 500, (status, response.text[:1000], case.body)
-    if status >= 400:
+    if case.operation.path.startswith("/v1/messages"):
+        _check_anthropic(response)
+    elif status >= 400:
         body = response.json()
         assert set(body) == {"error"}, body
         assert set(body["error"]) == ERROR_KEYS, body

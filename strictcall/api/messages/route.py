@@ -13,9 +13,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from strictcall.api.chat.route import generation_error
 from strictcall.api.messages.schemas import CountTokensRequest, MessagesRequest
-from strictcall.api.messages.stream import message_events, message_id, stop_reason
+from strictcall.api.messages.stream import failure, message_events, message_id, stop_reason
 from strictcall.api.messages.translate import to_pipeline
 from strictcall.api.pipeline import Completion, Generation, count_prompt_tokens, start
 from strictcall.api.state import AppState
@@ -28,7 +27,8 @@ async def create_message(req: MessagesRequest, request: Request, state: AppState
         return StreamingResponse(message_events(generation), media_type="text/event-stream")
     done = await generation.complete(request.is_disconnected)
     if done.last.finish == "error":
-        return generation_error(generation.plan, done.last)  # rewritten in Anthropic's shape
+        status, body = failure(done.last)
+        return JSONResponse(body, status_code=status)
     return JSONResponse(message_body(generation, done))
 
 

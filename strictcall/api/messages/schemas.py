@@ -28,11 +28,17 @@ class TextBlock(_Strict):
     citations: list[dict[str, Any]] | None = None
 
 
-class Tool(_Strict):
+class Tool(BaseModel):
+    # extras are read in translate.py: a server tool's own fields get it refused by its type,
+    # a custom tool's unknown fields are refused by name
+    model_config = ConfigDict(extra="allow")
+
     name: str
-    input_schema: dict[str, Any]
+    # required for a custom tool; a server tool (`web_search_...`) has none and is refused
+    # by its type in translate.py
+    input_schema: dict[str, Any] | None = None
     description: str | None = None
-    type: Literal["custom"] | None = None
+    type: str | None = None
     cache_control: CacheControl | None = None
     strict: bool | None = None  # every tool's input is grammar-enforced, strict or not
 

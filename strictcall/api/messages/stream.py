@@ -114,8 +114,9 @@ async def message_events(generation: Generation) -> AsyncIterator[str]:
                 for line in blocks.feed(d):
                     yield line
             if step.finish == "error":
-                plan.state.metrics.errors.inc("server_error")
-                yield _error(step)
+                body = failure(step)[1]
+                plan.state.metrics.errors.inc(body["error"]["type"])
+                yield event(body)
                 return
             if step.finish is not None:
                 for line in blocks.close():
@@ -150,7 +151,7 @@ def _finish(step: Step, called: bool) -> str:
     )
 
 
-def _error(step: Step) -> str:
+def failure(step: Step) -> tuple[int, dict[str, Any]]:
+    """A failed generation: the request's constraint at fault (400) or the server (500)."""
     status = 400 if step.error_code in CLIENT_FAULTS else 500
-    _, body = anthropic_error(status, step.error or "generation failed")
-    return event(body)
+    return anthropic_error(status, step.error or "generation failed")

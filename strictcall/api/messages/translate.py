@@ -17,6 +17,7 @@ from strictcall.api.messages.schemas import (
     TextBlock,
     ThinkingDisabled,
     ThinkingEnabled,
+    Tool,
     ToolChoiceAny,
     ToolChoiceAuto,
     ToolChoiceNone,
@@ -26,6 +27,7 @@ from strictcall.api.pipeline import Mode, Params, PipelineRequest, Sampling, Too
 
 PARAMS = Params(
     named_tool="tool_choice.name",
+    required="any",
     template_kwargs="thinking",
     stop="stop_sequences",
     tool_schema="input_schema",
@@ -51,9 +53,7 @@ _UNSUPPORTED = {
 def to_pipeline(req: CountTokensRequest) -> PipelineRequest:
     """The generation `req` asks for (a count_tokens body: the same prompt, nothing sampled)."""
     messages = _system(req.system) + _conversation(req.messages)
-    tools = tuple(
-        ToolDef(t.name, t.input_schema, f"tools[{i}]") for i, t in enumerate(req.tools or [])
-    )
+    tools = tuple(_tool(t, i) for i, t in enumerate(req.tools or []))
     render = [
         {
             "type": "function",
@@ -102,6 +102,22 @@ def to_pipeline(req: CountTokensRequest) -> PipelineRequest:
         id_prefix="msg",
         params=PARAMS,
     )
+
+
+def _tool(tool: Tool, i: int) -> ToolDef:
+    if tool.type not in (None, "custom"):
+        raise APIError(
+            f"tools[{i}]: server tools ({tool.type}) are not supported here; declare a custom "
+            "tool with an input_schema",
+            param=f"tools[{i}].type",
+        )
+    for key in tool.model_extra or {}:
+        raise APIError(
+            f"tools[{i}].{key}: Extra inputs are not permitted", param=f"tools[{i}].{key}"
+        )
+    if tool.input_schema is None:
+        raise APIError(f"tools[{i}].input_schema: Field required", param=f"tools[{i}].input_schema")
+    return ToolDef(tool.name, tool.input_schema, f"tools[{i}]")
 
 
 def _tool_choice(req: CountTokensRequest) -> tuple[Mode | None, str | None, bool]:

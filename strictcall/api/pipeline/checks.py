@@ -86,7 +86,7 @@ def tool_choice(req: PipelineRequest, tools: tuple[ToolSpec, ...]) -> tuple[Mode
     if choice is None:
         return ("auto" if tools else "none"), None
     if choice == "required" and not tools:
-        raise APIError("tool_choice 'required' needs at least one tool", param=where)
+        raise APIError(f"tool_choice {req.params.required!r} needs at least one tool", param=where)
     if choice != "named":
         return choice, None
     name = req.named

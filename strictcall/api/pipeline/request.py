@@ -39,6 +39,7 @@ class Params:
     tools: str = "tools"
     tool_choice: str = "tool_choice"
     named_tool: str = "tool_choice.function.name"  # where a named tool_choice names it
+    required: str = "required"  # what the API calls tool_choice "required" (Messages: "any")
     response_format: str = "response_format"
     # the prefix a response_format's json_schema errors carry (Responses flattens it)
     json_schema: str = "response_format.json_schema"
