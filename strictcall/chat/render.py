@@ -148,13 +148,32 @@ def _try_shapes(
     variables: dict[str, Any],
 ) -> str | Exception:
     first: Exception | None = None
-    for shape in _shapes(messages):
-        try:
-            return render_template(template, shape, tools, **variables)
-        except _TEMPLATE_ERRORS as exc:
-            first = first or exc
+    for tool_shape in _tool_shapes(tools):
+        for shape in _shapes(messages):
+            try:
+                return render_template(template, shape, tool_shape, **variables)
+            except _TEMPLATE_ERRORS as exc:
+                first = first or exc
     assert first is not None
     return first
+
+
+def _tool_shapes(tools: list[dict[str, Any]] | None) -> list[list[dict[str, Any]] | None]:
+    """The tools as given, then each with the parameter schema templates read spelled out
+    (`parameters.properties` and `.required`, which Seed-OSS and Command R7B index): a tool
+    without arguments gets an empty object schema, which means the same."""
+    if not tools:
+        return [tools]
+    full = []
+    for tool in tools:
+        fn = tool.get("function")
+        if isinstance(fn, dict):
+            given = fn.get("parameters")
+            params = {"type": "object", "properties": {}, "required": []}
+            params.update(given if isinstance(given, dict) else {})
+            tool = {**tool, "function": {**fn, "parameters": params}}
+        full.append(tool)
+    return [tools] if full == tools else [tools, full]
 
 
 def _describe(message: dict[str, Any], index: int) -> str:

@@ -271,6 +271,10 @@ def _syntax(samples: tuple[Sample, ...], spans: list[list[_Shape]]) -> CallSynta
 def _checked(fallback: CallSyntax | None = None, **pieces: Any) -> CallSyntax | None:
     """The syntax, where it has a start marker to be recognised by (and, for several calls, a
     marker between calls: else `fallback`, a syntax for one call)."""
+    opening = (pieces.get("section_start", "") + pieces.get("call_start", "")).strip()
+    glued = _MARKER.match(opening)
+    if glued and opening.split()[0] != glued.group():  # `<|tools_prefix|>[`: the marker
+        pieces["trigger_marker"] = glued.group()  # is the trigger, as a token of its own
     try:
         syntax = CallSyntax(**pieces)
     except ValueError:

@@ -4,6 +4,8 @@ families no rule was written from."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from strictcall.chat.probe import probe
@@ -12,6 +14,7 @@ from strictcall.formats import CallSyntax, Format, JsonObjectBody, format_names,
 from strictcall.formats import registry as registry_module
 from strictcall.formats.detect import detect_format as _detect_format
 from strictcall.formats.detect import detect_name as _detect_name
+from strictcall.formats.rendering import PROBE_TOOL
 from tests.conftest import DATA
 
 
@@ -184,6 +187,37 @@ def test_real_templates(file, expected):
     assert detect_name(template).name == expected
     _registered(expected)
     assert detect_format(template).name == expected
+
+
+# Templates no declaration reads: a format is derived from their rendering (formats/derive.py).
+DERIVED = {
+    "Apertus-8B-Instruct.jinja": '<|tools_prefix|>[{"get_weather": ',
+    "GigaChat3-10B-A1.8B.jinja": "function call<|role_sep|>",
+    "MiniMax-M1.jinja": "<tool_calls>",
+    "meetkai-functionary-medium-v3.2.jinja": ">>>",
+    "openbmb-MiniCPM5-1B.jinja": '<function name="',
+    "tencent-Hy3.jinja": "<tool_call:opensource>",
+}
+
+
+@pytest.mark.parametrize("file", DERIVED, ids=DERIVED.keys())
+def test_a_template_no_declaration_reads_gets_a_derived_format(file, caplog):
+    template = (DATA / "templates" / file).read_text()
+    with caplog.at_level("INFO", logger="strictcall.formats.detect"):
+        fmt = detect_format(template)
+    assert fmt.name == "derived" and DERIVED[file] in fmt.description
+    assert "derived" in caplog.text and DERIVED[file] in caplog.text
+    for sample in probe(template).samples:  # it reads back what the template renders
+        if len(sample.calls) > 1 and not fmt.syntax.repeats:
+            continue  # a template whose calls have no marker between them: one call
+        result = fmt.parse(sample.text, [PROBE_TOOL])
+        assert [(c.name, json.loads(c.arguments)) for c in result.tool_calls] == list(sample.calls)
+
+
+def test_a_declared_format_wins_over_derivation():
+    """Derivation is for what no declaration reads: Qwen's template stays `hermes`."""
+    template = (DATA / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja").read_text()
+    assert detect_format(template).name == "hermes"
 
 
 @pytest.mark.parametrize("file", NO_CALLS)
