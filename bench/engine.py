@@ -26,7 +26,8 @@ import torch
 from transformers.utils import logging as transformers_logging
 
 from bench import bfcl, models
-from strictcall.chat.render import render
+from strictcall.chat.probe import probe
+from strictcall.chat.render import render, template_variables
 from strictcall.engines.base import GenerationRequest, SamplingParams
 from strictcall.engines.embedded import EmbeddedEngine, EngineConfig
 from strictcall.formats import ConstraintSpec, ToolSpec
@@ -129,7 +130,8 @@ class Bench:
             )
         )
         tok = self.engine.tokenizer
-        fmt = detect_format(tok.chat_template, set(tok.special_tokens))
+        rendering = probe(tok.chat_template, template_variables(tok))
+        fmt = detect_format(tok.chat_template, set(tok.special_tokens), rendering)
         if fmt is None:
             raise RuntimeError(f"{path}: no tool-call format detected")
         self.format = fmt.name

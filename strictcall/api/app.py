@@ -103,6 +103,8 @@ def create_app(state: AppState) -> FastAPI:
             "root": state.model_names[-1],
             "max_model_len": state.engine.max_model_len,
             "tool_format": state.fmt.name if state.fmt is not None else None,
+            # what the format writes (a derived one: the rendering it was read from)
+            "tool_format_description": state.fmt.description if state.fmt is not None else None,
             # "off" (--constrain off): calls are parsed, not guaranteed
             "constrain": "on" if state.config.constrain else "off",
         }

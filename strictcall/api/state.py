@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from strictcall.api.metrics import Metrics
-from strictcall.chat.render import template_has_reasoning
+from strictcall.chat.probe import probe
+from strictcall.chat.render import template_has_reasoning, template_variables
 from strictcall.chat.tokenizer import ModelTokenizer
 from strictcall.engines.base import Engine
 from strictcall.formats import Format, get_format
-from strictcall.formats.detect import detect_format
+from strictcall.formats.detect import choose_syntax, detect_format
+from strictcall.formats.rendering import Rendering
 from strictcall.formats.syntax import Reasoning
 from strictcall.grammar.schema import SchemaLimits
 
@@ -49,9 +51,17 @@ class AppState:
     reasoning: Reasoning | None  # reasoning markers the model's template uses
     model_names: tuple[str, ...]
     hidden_token_ids: frozenset[int]
+    # why no format serves tools, when none does (the 400 for a request with tools says it)
+    format_note: str = ""
+    rendering: Rendering | None = None  # what the template renders for probe conversations
     tools: ToolHub | None = None  # server-side tools (--tool-server)
     store: ResponseStore | None = None  # stored responses (--store)
     metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def fmt_renders(self) -> bool:
+        """The format renders prompts itself (Harmony), not with the chat template."""
+        return self.fmt is not None and self.fmt.renderer is not None
 
     @property
     def served_name(self) -> str:
@@ -63,7 +73,7 @@ def marker_token_ids(tokenizer: ModelTokenizer, texts: list[str]) -> set[int]:
     return {i for t, i in tokenizer.special_tokens.items() if any(t and t in x for x in texts)}
 
 
-def chosen_format(name: str, tokenizer: ModelTokenizer) -> Format:
+def chosen_format(name: str, tokenizer: ModelTokenizer, rendering: Rendering) -> Format:
     """The format `--tool-format` names. Refused (ValueError) when the tokenizer lacks the
     special tokens the family cannot work without; a warning when the chat template points
     to another format (the flag still wins: the user may know better)."""
@@ -74,7 +84,8 @@ def chosen_format(name: str, tokenizer: ModelTokenizer) -> Format:
             f"--tool-format {name} needs the special tokens {', '.join(missing)}, which this "
             "tokenizer does not have; choose the model's own format (or --tool-format auto)"
         )
-    detected = detect_format(tokenizer.chat_template, set(tokenizer.special_tokens))
+    tokens = set(tokenizer.special_tokens)
+    detected = detect_format(tokenizer.chat_template, tokens, rendering)
     if detected is not None and detected.name != fmt.name:
         log.warning(
             "--tool-format %s contradicts the chat template, which points to %s; "
@@ -84,23 +95,26 @@ def chosen_format(name: str, tokenizer: ModelTokenizer) -> Format:
             fmt.name,
         )
     log.info("tool-call format: %s", fmt.name)
-    return fmt
+    return choose_syntax(fmt, rendering, tokens)
 
 
 def make_state(
     config: ServerConfig, engine: Engine, tokenizer: ModelTokenizer, model: str
 ) -> AppState:
+    rendering = probe(tokenizer.chat_template, template_variables(tokenizer))
+    note = ""
     if config.tool_format == "auto":
-        fmt = detect_format(tokenizer.chat_template, set(tokenizer.special_tokens))
+        fmt = detect_format(tokenizer.chat_template, set(tokenizer.special_tokens), rendering)
         if fmt is None:
+            why = rendering.note or "no tool-call format reads the calls it renders"
+            note = f"the chat template cannot serve tool calls: {why}"
             log.warning(
-                "could not tell the tool-call format from the chat template; requests with "
-                "tools will be refused until the server is started with --tool-format NAME"
+                "%s; requests with tools will be refused until the server is started with "
+                "--tool-format NAME",
+                note,
             )
     else:
-        fmt = chosen_format(config.tool_format, tokenizer)
-    if fmt is not None:  # the generation this model writes (Mistral v1/v2/v3, ...)
-        fmt = fmt.for_model(tokenizer.chat_template, set(tokenizer.special_tokens))
+        fmt = chosen_format(config.tool_format, tokenizer, rendering)
     reasoning = None
     if fmt is not None and template_has_reasoning(tokenizer.chat_template, fmt.reasoning):
         reasoning = fmt.reasoning
@@ -113,4 +127,6 @@ def make_state(
         markers += [reasoning.start, reasoning.end]
     hidden = frozenset(tokenizer.control_ids - marker_token_ids(tokenizer, markers))
     names = tuple(dict.fromkeys([config.served_model_name or model, model]))
-    return AppState(config, engine, tokenizer, fmt, reasoning, names, hidden)
+    state = AppState(config, engine, tokenizer, fmt, reasoning, names, hidden, format_note=note)
+    state.rendering = rendering
+    return state

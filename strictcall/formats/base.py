@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,9 +69,9 @@ class Format:
     as well wherever calls may be made, because the family's models favour them (a small Qwen
     model opens a call with the bare JSON body its template shows, without `<tool_call>`): a
     call so written is read and constrained as a call instead of being left as unchecked text.
-    `pick` chooses, for one model, which of them it writes (families whose generations differ:
-    Mistral); `prompt_call_id` rewrites earlier-turn call ids into the shape the family's chat
-    templates require.
+    Which of them one model writes is read from its chat template's rendering
+    (formats/detect.py: Mistral's generations, Granite's marker); `prompt_call_id` rewrites
+    earlier-turn call ids into the shape the family's chat templates require.
     """
 
     name: str
@@ -82,7 +82,6 @@ class Format:
     new_id: IdFactory = field(default=openai_call_id, compare=False)
     variants: tuple[CallSyntax, ...] = ()
     written: tuple[CallSyntax, ...] = ()
-    pick: Callable[[str, Collection[str]], CallSyntax] | None = field(default=None, compare=False)
     prompt_call_id: Callable[[str], str] | None = field(default=None, compare=False)
     # A prompt renderer in chat/ that replaces the model's chat template (None: the template).
     renderer: str | None = None
@@ -105,17 +104,6 @@ class Format:
         first = (self.syntax,) if self.syntax is not None else ()
         rest = (*self.variants, *self.written)
         return first + tuple(dict.fromkeys(v for v in rest if v != self.syntax))
-
-    def for_model(self, template: str, special_tokens: Collection[str]) -> Format:
-        """This format as one model writes it (its chat template and vocabulary tell which
-        generation): the grammar writes that syntax, the parser still reads every one."""
-        if self.pick is None:
-            return self
-        chosen = self.pick(template, special_tokens)
-        if chosen == self.syntax:
-            return self
-        others = tuple(s for s in self.syntaxes if s != chosen)
-        return replace(self, syntax=chosen, variants=others)
 
     def markers(self) -> list[str]:
         """Texts the parser reads (every syntax's markers): special tokens spelling them must

@@ -100,9 +100,14 @@ def _reserved(syntaxes: Sequence[CallSyntax], reasoning: Reasoning | None) -> _R
     anywhere = tuple(dict.fromkeys(s.trigger for s in syntaxes if not s.at_start))
     leading = tuple(dict.fromkeys(s.lead for s in syntaxes if s.at_start))
     texts = [m for s in syntaxes for m in s.markers()]
+    phrases: list[str] = []
     if reasoning is not None:
         texts += [reasoning.start, reasoning.end]
-    markers = tuple(m for m in marker_words(texts) if m not in anywhere)
+        # a reasoning marker written as a phrase (Apriel's `[BEGIN FINAL RESPONSE]`) is
+        # reserved whole: it has no marker word to reserve
+        phrases = [m for m in (reasoning.start, reasoning.end) if not marker_words([m])]
+    found = (*marker_words(texts), *(p.strip() for p in phrases if p.strip()))
+    markers = tuple(m for m in dict.fromkeys(found) if m not in anywhere)
     return _Reserved(anywhere, leading, markers)
 
 

@@ -1,4 +1,5 @@
-"""Mistral: `[TOOL_CALLS]` in three generations, all read, the model's own one written.
+"""Mistral: `[TOOL_CALLS]` in three generations, all read, the model's own one written (the
+one its chat template renders, formats/detect.py).
 
   v1 (7B v0.3, Nemo 2407, Large 2407)    [TOOL_CALLS][{"name": "f", "arguments": {..}}, ...]
   v2                                     [TOOL_CALLS]f{..}[TOOL_CALLS]g{..}
@@ -13,10 +14,8 @@ templates accept; ids from other servers are mapped onto that shape when history
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import string
-from collections.abc import Collection
 from typing import Any
 
 from strictcall.formats.base import Format
@@ -44,16 +43,6 @@ _OFF_FORMAT = (
 )
 
 
-def _generation(template: str, special_tokens: Collection[str]) -> CallSyntax:
-    """v3 where the vocabulary has `[ARGS]`; v2 where the template writes a name right after
-    the marker; v1 otherwise (the list, as Nemo's template writes it)."""
-    if "[ARGS]" in special_tokens or "[ARGS]" in template:
-        return V3
-    if _MARK in template and not re.search(r"\[TOOL_CALLS\]\s*\[", template):
-        return V2
-    return V1
-
-
 def mistral_call_id() -> str:
     """9 alphanumerics, the call id shape Mistral's templates and tokenizers require."""
     return "".join(secrets.choice(_ALNUM) for _ in range(9))
@@ -77,7 +66,6 @@ MISTRAL = Format(
     description="[TOOL_CALLS] list, name{json} or name[ARGS]{json} (Mistral, Mixtral, Magistral)",
     syntax=V1,
     variants=(V2, V3, *_OFF_FORMAT),
-    pick=_generation,
     reasoning=Reasoning("[THINK]", "[/THINK]"),
     new_id=mistral_call_id,
     prompt_call_id=prompt_call_id,

@@ -108,3 +108,8 @@ def load_plugin(path: str | Path) -> list[str]:
 
 for _fmt in _BUILTIN:
     register(_fmt)
+
+
+def all_formats() -> list[Format]:
+    """Every registered format, built-ins first in their order, then plugins'."""
+    return list(_FORMATS.values())

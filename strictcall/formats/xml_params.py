@@ -328,6 +328,7 @@ class XmlParamsBody(Body):
     def markers(self) -> tuple[str, ...]:
         return (
             *self.tags.markers,
+            *self.tags.name_end.split(),  # Hunyuan's `<tool_sep:opensource>` is a token
             *self.tags.key_close.split(),
             *self.tags.typed_key_close.split(),
         )

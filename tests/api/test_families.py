@@ -11,6 +11,7 @@ import pytest
 from strictcall.demo import QWEN25, TinyFamily
 from tests.api.family_harness import FamilyCase, exercise, reasoning_of
 from tests.api.modern_families import MODERN_CASES
+from tests.api.shared_families import SHARED_CASES
 from tests.api.toolsets import TOOLS
 from tests.conftest import DATA, Server, tiny_model
 
@@ -247,6 +248,7 @@ CASES = [
     ),
     FamilyCase(QWEN3_CODER, "qwen3_coder", favour={"<tool_call>": 4}),
     *MODERN_CASES,
+    *SHARED_CASES,
 ]
 
 
@@ -262,15 +264,15 @@ def test_format_is_detected(family):
     case, server = family
     models = server.client().models.list()
     assert models.data[0].model_extra["tool_format"] == case.format_name
+    if case.format_name == "derived":  # /v1/models says what it was derived from
+        described = models.data[0].model_extra["tool_format_description"]
+        assert described.startswith("derived from the chat template's rendering")
 
 
 # Declared in this stop and not yet right end to end (docs/formats.md says so); each must
 # become a pass, not be dropped. strict: a fix shows up as an unexpected pass.
 NOT_YET = {
     "deepseek-v3.2": ("auto: the random model never reached a DSML call in 8 seeds", False),
-    "seed-oss": ("its template reads tool['parameters'] from the tools it is given", True),
-    "apriel-1.6": ("free text can spell [BEGIN FINAL RESPONSE] (a hole in the grammar)", True),
-    "command-r7b": ("its template cannot render the harness's history (Undefined)", True),
 }
 
 

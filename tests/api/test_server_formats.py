@@ -8,36 +8,12 @@ import subprocess
 import sys
 
 import jsonschema
-import openai
 import pytest
 
-from strictcall.demo import TinyFamily
 from tests.api.toolsets import SCHEMAS, TOOLS
-from tests.conftest import DATA, ROOT, Server, tiny_model
+from tests.conftest import DATA, ROOT, Server
 
-PLAIN = TinyFamily(
-    name="plain-chat",
-    template=str(DATA / "templates" / "plain-chat.jinja"),
-    control_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
-    eos="<|im_end|>",
-    pad="<|endoftext|>",
-)
 HELLO = [{"role": "user", "content": "Hello"}]
-
-
-def test_without_a_known_format_the_server_chats_and_refuses_tools():
-    server = Server(tiny_model(PLAIN))
-    try:
-        client = server.client()
-        assert client.models.list().data[0].model_extra["tool_format"] is None
-        reply = client.chat.completions.create(model=server.model, messages=HELLO, max_tokens=5)
-        assert reply.choices[0].message.tool_calls is None
-        with pytest.raises(openai.BadRequestError) as err:
-            client.chat.completions.create(model=server.model, messages=HELLO, tools=TOOLS)
-        assert "--tool-format" in err.value.message
-        assert err.value.body["param"] == "tools"
-    finally:
-        server.stop()
 
 
 def test_a_plugin_format_is_served_end_to_end(demo_model):

@@ -11,9 +11,12 @@ import llguidance.hf
 import pytest
 from transformers import AutoTokenizer
 
+from strictcall.chat.probe import probe
 from strictcall.formats import ConstraintSpec, ToolSpec, format_names, get_format
+from strictcall.formats.derive import derive_format
 from strictcall.grammar.schema import normalize_parameters
 from tests.api.toolsets import TOOLS
+from tests.conftest import DATA
 
 CALLS = [
     ("get_weather", {"city": "Paris", "unit": "celsius"}),
@@ -50,7 +53,28 @@ def _writings() -> dict[str, object]:
     return out
 
 
-WRITINGS = _writings()
+# Templates no declaration reads: the format derived from each one's rendering must satisfy
+# the same (formats/derive.py builds an ordinary declaration).
+DERIVED_FROM = (
+    "Apertus-8B-Instruct.jinja",
+    "GigaChat3-10B-A1.8B.jinja",
+    "MiniMax-M1.jinja",
+    "meetkai-functionary-medium-v3.2.jinja",
+    "openbmb-MiniCPM5-1B.jinja",
+    "tencent-Hy3.jinja",
+)
+
+
+def _derived() -> dict[str, object]:
+    out = {}
+    for file in DERIVED_FROM:
+        fmt = derive_format(probe((DATA / "templates" / file).read_text()))
+        assert fmt is not None, file
+        out[f"derived:{file.removesuffix('.jinja')}"] = fmt
+    return out
+
+
+WRITINGS = {**_writings(), **_derived()}
 
 
 @pytest.mark.parametrize("name", list(WRITINGS))

@@ -34,6 +34,9 @@ def forbidden(fmt) -> tuple[str, ...]:
     if fmt.reasoning is not None:
         texts += [fmt.reasoning.start, fmt.reasoning.end]
     words = marker_words(texts)
+    if fmt.reasoning is not None:  # a marker that is a phrase (Apriel's) is a marker whole
+        reasoning = (fmt.reasoning.start, fmt.reasoning.end)
+        words += tuple(m.strip() for m in reasoning if not marker_words([m]))
     triggers = tuple(s.trigger for s in fmt.syntaxes if s.trigger and not s.at_start)
     return tuple(dict.fromkeys(words + triggers))
 

@@ -157,6 +157,21 @@ def reasoning_effort(req: PipelineRequest, state: AppState) -> str | None:
     return effort
 
 
+def history(req: PipelineRequest, state: AppState) -> None:
+    """Refuse, naming it, a message the chat template would leave out of the prompt (a tool
+    result, where the template writes none) instead of losing it silently."""
+    if state.rendering is None or state.rendering.tool_results or state.fmt_renders:
+        return
+    for i, message in enumerate(req.messages):
+        if message.get("role") == "tool":
+            raise APIError(
+                f"{req.params.messages}[{i}] is a tool result, which this model's chat template "
+                "does not render (it would be left out of the prompt)",
+                param=f"{req.params.messages}[{i}]",
+                code="template_error",
+            )
+
+
 def stops(sampling: Sampling, param: str = "stop") -> list[str]:
     if len(sampling.stop) > 16:
         raise APIError("at most 16 stop sequences are supported", param=param)

@@ -85,12 +85,14 @@ def plan_request(req: PipelineRequest, state: AppState) -> Plan:
     if req.prompt is not None:
         return _raw_plan(req, state, stop, sampling, content)
     if tools and state.fmt is None:
+        why = f" ({state.format_note})" if state.format_note else ""
         raise APIError(
             "This server could not tell which tool-call format the model uses, so it cannot "
-            "accept tools; restart it with --tool-format NAME (see `strictcall formats`).",
+            f"accept tools{why}; restart it with --tool-format NAME (see `strictcall formats`).",
             param=req.params.tools,
             code="tool_format_unknown",
         )
+    checks.history(req, state)
     show = req.render_tools
     if mode == "none" and state.config.exclude_tools_when_tool_choice_none:
         show = None
