@@ -283,8 +283,11 @@ def test_system_as_string_or_blocks_reaches_the_prompt(ac, server):
 
 # ---- multi-turn ----------------------------------------------------------------------------
 def test_tool_results_continue_the_conversation(ac, server):
-    first = create(ac, server, tools=TOOLS, tool_choice={"type": "any"})
-    calls = forced(first)
+    for _ in range(3):  # a random model's arguments may run past max_tokens: ask again
+        first = create(ac, server, tools=TOOLS, tool_choice={"type": "any"})
+        calls = forced(first)
+        if calls:
+            break
     assert calls
     history = [
         *ASK,
