@@ -283,8 +283,11 @@ def test_system_as_string_or_blocks_reaches_the_prompt(ac, server):
 
 # ---- multi-turn ----------------------------------------------------------------------------
 def test_tool_results_continue_the_conversation(ac, server):
-    first = create(ac, server, tools=TOOLS, tool_choice={"type": "any"})
-    calls = forced(first)
+    for _ in range(3):  # a random model's arguments may run past max_tokens: ask again
+        first = create(ac, server, tools=TOOLS, tool_choice={"type": "any"})
+        calls = forced(first)
+        if calls:
+            break
     assert calls
     history = [
         *ASK,
@@ -472,10 +475,9 @@ def test_reasoning_comes_back_as_thinking_blocks(thinker):
     assert counts["enabled"].input_tokens != counts["disabled"].input_tokens
     m = ac.messages.create(**{**kw, "max_tokens": 1025})
     assert m.content[0].type == "thinking" and m.content[0].thinking, m.content
-    # reasoning never leaks into the answer text (the model may spell markers inside it)
-    for b in m.content:
-        if b.type == "text":
-            assert "<think>" not in b.text and "</think>" not in b.text, b.text
+    # one thinking block first, then at most the answer text (no grammar without tools: the
+    # answer is free text, which may spell anything once the reasoning has closed)
+    assert [b.type for b in m.content] in (["thinking"], ["thinking", "text"]), m.content
     with ac.messages.stream(**{**kw, "max_tokens": 1025}) as s:
         types = [e.type for e in s]
         streamed = s.get_final_message()
