@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 from fastapi import Request
@@ -29,7 +30,7 @@ async def create_message(req: MessagesRequest, request: Request, state: AppState
     if done.last.finish == "error":
         status, body = failure(done.last)
         return JSONResponse(body, status_code=status)
-    return JSONResponse(message_body(generation, done))
+    return MessageResponse(message_body(generation, done))
 
 
 async def count_tokens(req: CountTokensRequest, state: AppState) -> dict:
@@ -63,9 +64,44 @@ def message_body(generation: Generation, done: Completion) -> dict[str, Any]:
     }
 
 
+class RawJSON:
+    """JSON text written into a response verbatim: a call's arguments as the model wrote them.
+
+    Parsing them into Python and back would not round-trip every valid JSON number (`1e400`
+    reads as inf, which JSON cannot write), and would rewrite what the grammar let through.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+class MessageResponse(JSONResponse):
+    """A JSON body in which `RawJSON` values are spliced in as written."""
+
+    def render(self, content: Any) -> bytes:
+        nonce, raws = uuid.uuid4().hex, []
+
+        def place(value: Any) -> str:
+            if not isinstance(value, RawJSON):
+                raise TypeError(f"{type(value).__name__} is not JSON serializable")
+            raws.append(value.text)
+            return f"\0{nonce}:{len(raws) - 1}\0"
+
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=place)
+        for i, raw in enumerate(raws):
+            text = text.replace(json.dumps(f"\0{nonce}:{i}\0"), raw, 1)
+        return text.encode()
+
+
+def _strict_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def tool_use_block(call: ToolCall) -> dict[str, Any]:
+    text = call.arguments or "{}"
     try:
-        arguments: Any = json.loads(call.arguments or "{}")
+        parsed = json.loads(text, parse_constant=_strict_constant)
     except ValueError:  # only with --constrain off: the call as the model wrote it
-        arguments = call.arguments
+        return {"type": "tool_use", "id": call.id, "name": call.name, "input": text}
+    arguments: Any = RawJSON(text) if isinstance(parsed, dict) else parsed
     return {"type": "tool_use", "id": call.id, "name": call.name, "input": arguments}
