@@ -282,13 +282,23 @@ def test_system_as_string_or_blocks_reaches_the_prompt(ac, server):
 
 
 # ---- multi-turn ----------------------------------------------------------------------------
+def _sendable(value) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
+
+
 def test_tool_results_continue_the_conversation(ac, server):
-    for _ in range(3):  # a random model's arguments may run past max_tokens: ask again
+    for _ in range(5):  # a random model's arguments may run past max_tokens: ask again
         first = create(ac, server, tools=TOOLS, tool_choice={"type": "any"})
         calls = forced(first)
-        if calls:
+        # a random model may write a number like 1e400: valid JSON, but read by the SDK as
+        # inf, which it cannot send back; such a history is the client's to fix, not ours
+        if calls and all(_sendable(c.input) for c in calls):
             break
-    assert calls
+    assert calls and all(_sendable(c.input) for c in calls)
     history = [
         *ASK,
         {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
