@@ -144,7 +144,9 @@ def test_sigterm_stops_accepting_drains_in_flight_streams_then_exits(demo_model)
     try:
 
         async def main():
-            stream = asyncio.create_task(stream_once(s.url, StreamRequest(s.model, max_tokens=80)))
+            # long enough to be seen running by a 0.1 s poll (the demo model decodes hundreds
+            # of tokens a second)
+            stream = asyncio.create_task(stream_once(s.url, StreamRequest(s.model, max_tokens=600)))
             await asyncio.to_thread(wait_for_metric, s.url, RUNNING, lambda v: v == 1)
             s.proc.send_signal(signal.SIGTERM)
             t0 = time.monotonic()
@@ -154,7 +156,7 @@ def test_sigterm_stops_accepting_drains_in_flight_streams_then_exits(demo_model)
             return await stream
 
         outcome = asyncio.run(main())
-        assert outcome.kind == "complete" and outcome.done and outcome.tokens == 80, outcome
+        assert outcome.kind == "complete" and outcome.done and outcome.tokens == 600, outcome
         assert s.proc.wait(timeout=30) in EXITED_ON_SIGTERM
     finally:
         s.stop()
