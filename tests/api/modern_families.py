@@ -160,7 +160,9 @@ DEEPSEEK_V32 = TinyFamily(
     name="deepseek-v3.2",
     template=_template("deepseek-ai-DeepSeek-V3.2.jinja"),
     control_tokens=("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜▁pad▁｜>"),
-    added_tokens=("<｜User｜>", "<｜Assistant｜>", *_THINK),
+    # the block's opening as one (ordinary) token: spelled piece by piece, a random model
+    # never reaches a call in auto
+    added_tokens=("<｜User｜>", "<｜Assistant｜>", *_THINK, "<｜DSML｜function_calls>"),
     eos="<｜end▁of▁sentence｜>",
     bos="<｜begin▁of▁sentence｜>",
     pad="<｜▁pad▁｜>",
@@ -176,7 +178,7 @@ MODERN_CASES = [
     FamilyCase(
         MINIMAX_M2, "minimax_m2", favour={"</think>": 8, "<minimax:tool_call>": 5}, reasoning=True
     ),
-    FamilyCase(DEEPSEEK_V32, "deepseek_v32", favour={"<": 3}),
+    FamilyCase(DEEPSEEK_V32, "deepseek_v32", favour={"<｜DSML｜function_calls>": 5}),
     FamilyCase(
         SEED_OSS,
         "seed_oss",

@@ -272,7 +272,6 @@ def test_format_is_detected(family):
 # Declared in this stop and not yet right end to end (docs/formats.md says so); each must
 # become a pass, not be dropped. strict: a fix shows up as an unexpected pass.
 NOT_YET = {
-    "deepseek-v3.2": ("auto: the random model never reached a DSML call in 8 seeds", False),
 }
 
 
