@@ -269,17 +269,8 @@ def test_format_is_detected(family):
         assert described.startswith("derived from the chat template's rendering")
 
 
-# Declared in this stop and not yet right end to end (docs/formats.md says so); each must
-# become a pass, not be dropped. strict: a fix shows up as an unexpected pass.
-NOT_YET = {
-}
-
-
-def test_every_mode_streaming_and_not(family, request):
+def test_every_mode_streaming_and_not(family):
     case, server = family
-    if case.family.name in NOT_YET:
-        reason, strict = NOT_YET[case.family.name]
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=strict))
     by_mode = exercise(server, case)
     assert any(c.message.tool_calls for c in by_mode["auto"]), "auto never called a tool"
     if case.reasoning:
