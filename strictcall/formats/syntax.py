@@ -14,10 +14,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from strictcall.formats.types import Delta
 from strictcall.grammar.lark import json_rule
 from strictcall.grammar.schema import styled
+
+# No special tokens (a grammar built without a tokenizer spells every marker out).
+NO_TOKENS: Mapping[str, int] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,9 @@ class Body(ABC):
     def render(self, name: str, arguments: str) -> str:
         """One call in canonical form (`arguments` is compact JSON text)."""
 
-    def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
+    def arguments_lark(
+        self, rule: str, schema: dict, special_tokens: Mapping[str, int] = NO_TOKENS
+    ) -> list[tuple[str, str]]:
         """Lark rules for one tool's arguments, as (head, body) pairs; the first defines `rule`.
 
         A JSON object by default; bodies that write arguments otherwise (Python keyword
@@ -176,4 +182,4 @@ def parts(text: str) -> list[str]:
     return text.split()
 
 
-__all__ = ["Body", "BodyParser", "CallSyntax", "Delta", "Reasoning", "parts"]
+__all__ = ["NO_TOKENS", "Body", "BodyParser", "CallSyntax", "Delta", "Reasoning", "parts"]
