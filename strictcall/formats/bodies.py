@@ -253,6 +253,7 @@ class JsonObjectBody(Body):
         return f"{{{name_key}: {json.dumps(name)}, {args_key}: {arguments}}}"
 
 
+@dataclass(frozen=True)
 class Arguments:
     """How a `NamedJsonBody` writes its arguments object: JSON here; a family with a literal
     syntax of its own (Gemma 4's) subclasses it. Grammar, reader and rendering together."""
@@ -303,11 +304,13 @@ class _NamedJsonParser(BodyParser):
         n = len(text)
         while pos < n and not self.done and self.error is None:
             if self.stage == "args":
-                pos = self.args.feed(text, pos)
+                before, pos = pos, self.args.feed(text, pos)
                 if self.args.error:
                     self.error = self.args.error
                 elif self.args.done:
                     self._end_args()
+                elif pos == before:
+                    break  # the reader waits for more (a delimiter may be cut off)
                 continue
             ch = text[pos]
             if self.stage in ("prefix", "suffix", "after"):

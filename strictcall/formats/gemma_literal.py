@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from strictcall.formats.bodies import Arguments
 from strictcall.formats.matching import partial_suffix
@@ -210,6 +211,7 @@ class GemmaArgumentsReader:
             self.done = True
 
 
+@dataclass(frozen=True)
 class GemmaArguments(Arguments):
     """A `NamedJsonBody`'s arguments in Gemma 4's literal syntax."""
 
