@@ -84,11 +84,11 @@ class GemmaStyle(LiteralStyle):
     def string(self, rules: PythonLiteralRules, schema: dict, path: str) -> str:
         close = "" if self.special else QUOTE
         terminal = raw_string_terminal(schema, path, close, (QUOTE,))
-        name = rules._add(terminal, rules._new().upper())
+        name = rules.add(terminal, rules.new_name().upper())
         if not self.special:
-            name = rules._add(name, rules._new() + "[lazy]").split("[")[0]
-            return rules._add(f"{self.quote} {name}")
-        return rules._add(f"{self.quote} {name} {self.quote}")
+            name = rules.add(name, rules.new_name() + "[lazy]").split("[")[0]
+            return rules.add(f"{self.quote} {name}")
+        return rules.add(f"{self.quote} {name} {self.quote}")
 
 
 def gemma_arguments_lark(

@@ -200,7 +200,7 @@ class LiteralStyle:
     def string(self, rules: PythonLiteralRules, schema: dict, path: str) -> str:
         """A rule name for the strings valid against `schema` (string keywords only)."""
         check_compiles(schema, path)  # compiled alone, an impossible value is an error
-        return rules._add(json_rule(schema))
+        return rules.add(json_rule(schema))
 
 
 PYTHON_STYLE = LiteralStyle()
@@ -218,12 +218,14 @@ class PythonLiteralRules:
         self.count = 0
         self.any_rule: str | None = None
 
-    def _new(self) -> str:
+    def new_name(self) -> str:
+        """A fresh rule name (a style's strings add rules of their own)."""
         self.count += 1
         return f"{self.prefix}_{self.count}"
 
-    def _add(self, body: str, name: str | None = None) -> str:
-        name = name or self._new()
+    def add(self, body: str, name: str | None = None) -> str:
+        """Add a rule (a fresh name unless given); its name."""
+        name = name or self.new_name()
         self.rules.append((name, body))
         return name
 
@@ -293,14 +295,14 @@ class PythonLiteralRules:
             values = choices(values, schema, self.root)
             if not values:
                 raise SchemaError("enum", path, "no value of the enum satisfies the schema")
-            return self._add(" | ".join(self.style.constant(v) for v in values))
+            return self.add(" | ".join(self.style.constant(v) for v in values))
         return self._either([self._typed(t, schema, path) for t in schema_types(schema)])
 
     def _either(self, alternatives: list[str]) -> str:
         """A rule name for any of `alternatives` (one that already is a rule: itself)."""
         if len(alternatives) == 1 and _RULE_NAME.fullmatch(alternatives[0]):
             return alternatives[0]
-        return self._add(" | ".join(alternatives))
+        return self.add(" | ".join(alternatives))
 
     def _typed(self, kind: str, schema: dict, path: str) -> str:
         if kind == "string":
@@ -308,7 +310,7 @@ class PythonLiteralRules:
         if kind in ("integer", "number"):
             value = {"type": kind, **_pick(schema, NUMBER_KEYS)}
             check_compiles(value, path)  # compiled alone, an impossible value is an error
-            return self._add(json_rule(value))
+            return self.add(json_rule(value))
         if kind == "boolean":
             return f"{literal(self.style.true)} | {literal(self.style.false)}"
         if kind == "null":
@@ -364,7 +366,7 @@ class PythonLiteralRules:
         if taken:
             alternatives = "|".join(regex_escape(k) for k in taken)
             name = f"{name_regex} & ~/({alternatives})/"
-        key = self._add(name, self._new().upper())
+        key = self.add(name, self.new_name().upper())
         return f"{key} {sep} {self.value(additional, f'{path}/additionalProperties')}"
 
     def _sequence(self, items: list[tuple[str, bool]], extra: str | None) -> str:
@@ -380,27 +382,27 @@ class PythonLiteralRules:
             item, required = items[i]
             then = after
             if required:
-                fresh = self._add(f"{item} {then}".strip())
+                fresh = self.add(f"{item} {then}".strip())
             else:
-                fresh = self._add(f"{item} {then} | {fresh or EMPTY}".strip())
+                fresh = self.add(f"{item} {then} | {fresh or EMPTY}".strip())
             if i:  # the first item is never preceded by another
                 sep_item = f"{sep} {item}" if required else f"({sep} {item})?"
-                after = self._add(f"{sep_item} {then}".strip())
+                after = self.add(f"{sep_item} {then}".strip())
         return fresh
 
     def _ref(self, ref: str, path: str) -> str:
         if ref not in self.refs:
-            self.refs[ref] = name = self._new()
+            self.refs[ref] = name = self.new_name()
             target = resolve_ref(ref, self.root, path)
             self.rules.append((name, self.value(target, ref)))
         return self.refs[ref]
 
     def _any(self) -> str:
         if self.any_rule is None:
-            self.any_rule = name = self._new()
+            self.any_rule = name = self.new_name()
             style = self.style
             text = style.string(self, {"type": "string"}, "#")
-            number = self._add(json_rule({"type": "number"}))
+            number = self.add(json_rule({"type": "number"}))
             sep, colon = literal(style.separator), literal(style.colon)
             items = f'"[" ({name} ({sep} {name})*)? "]"'
             pair = f"{text} {colon} {name}"
