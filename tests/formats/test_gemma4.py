@@ -14,9 +14,11 @@ import llguidance.hf
 import pytest
 from transformers import AutoTokenizer
 
+from strictcall.chat.render import render_text, template_has_reasoning
 from strictcall.formats import ConstraintSpec, ToolSpec, get_format
 from strictcall.formats.types import assemble
 from strictcall.grammar.schema import SchemaError, normalize_parameters
+from tests.conftest import DATA
 from tests.formats.chunks import feed_by_char, feed_in_pieces, random_pieces
 
 GEMMA4 = get_format("gemma4")
@@ -357,3 +359,19 @@ def test_what_cannot_be_enforced_is_refused_by_name(schema, keyword):
     with pytest.raises(SchemaError) as err:
         GEMMA4.grammar(spec)
     assert err.value.keyword == keyword
+
+
+# ---- the template's prompt ----------------------------------------------------------------
+def test_the_thought_channel_is_closed_in_the_prompt_unless_thinking_is_on():
+    """With thinking off the prompt ends with an empty thought channel, closed: the answer
+    follows. With `enable_thinking` the model opens the channel itself."""
+    template = (DATA / "templates" / "google-gemma-4-31B-it.jinja").read_text()
+    assert template_has_reasoning(template, GEMMA4.reasoning)
+    user = [{"role": "user", "content": "Hi"}]
+    off = render_text(template, user, None, {"bos_token": "<bos>"})
+    assert off.endswith("<|turn>model\n<|channel>thought\n<channel|>")
+    on = render_text(template, user, None, {"bos_token": "<bos>", "enable_thinking": True})
+    assert on.endswith("<|turn>model\n") and "<|think|>" in on
+    # what a thinking model writes after that prompt
+    result = GEMMA4.parse("<|channel>thought\nLet me see.\n<channel|>" + call("f{}"))
+    assert result.reasoning == "Let me see." and calls(result) == [("f", {})]
