@@ -345,6 +345,30 @@ def test_grammar_modes_and_open_objects(accepts):
     assert not accepts(schema, 'a string <|"|> spelled out', mode="auto")
 
 
+def test_alternatives_of_different_types_are_each_written_as_their_type(accepts):
+    """anyOf, oneOf (over different types), type lists, enums, $ref: each value in Gemma's
+    spelling for its type, and only those the schema admits."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "port": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "host": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "pick": {"enum": ["a", 7, None]},
+            "p": {"$ref": "#/$defs/point"},
+        },
+        "$defs": {"point": {"type": "object", "properties": {"x": {"type": "number"}}}},
+    }
+    good = ["port:8080", 'port:<|"|>8080<|"|>', "host:null", 'host:<|"|>8080<|"|>']
+    good += ["pick:7", 'pick:<|"|>a<|"|>', "pick:null", "p:{x:1.5}", "p:{}"]
+    for args in good:
+        assert accepts(schema, call("f{" + args + "}")), args
+    for args in ["host:8080", "pick:8", 'pick:<|"|>7<|"|>', "port:true", "p:{y:1}"]:
+        assert not accepts(schema, call("f{" + args + "}")), args
+    tools = [{"type": "function", "function": {"name": "f", "parameters": schema}}]
+    read = GEMMA4.parse(call('f{port:8080,host:<|"|>8080<|"|>}'), tools).tool_calls[0]
+    assert json.loads(read.arguments) == {"port": 8080, "host": "8080"}
+
+
 @pytest.mark.parametrize(
     ("schema", "keyword"),
     [
