@@ -34,6 +34,9 @@ def call(body: str) -> str:
     return f"<|tool_call>call:{body}<tool_call|>"
 
 
+END = "<|tool_response>"  # what the template writes after the calls, and so the grammar
+
+
 def args_of(body: str) -> dict:
     result = GEMMA4.parse(call(f"f{body}"))
     assert not result.incomplete, body
@@ -103,6 +106,16 @@ def test_calls_text_before_and_several_calls():
     # vLLM's sequential calls have a newline between them
     two = call('read_file{path:<|"|>/work/Makefile<|"|>}') + "\n" + call("bash{}")
     assert [n for n, _ in calls(GEMMA4.parse(two))] == ["read_file", "bash"]
+
+
+def test_the_template_s_end_of_the_calls_is_read_not_returned():
+    """The template writes <|tool_response> after the calls: the grammar writes it too; the
+    parser reads it, or the output may stop before it (it ends the turn)."""
+    text = call("f{a:1}") + call("g{}")
+    for ending in ("<|tool_response>", " <|tool_response>", ""):
+        result = GEMMA4.parse(text + ending)
+        assert calls(result) == [("f", {"a": 1}), ("g", {})]
+        assert not result.content
 
 
 @pytest.mark.parametrize("name", ["get-weather", "weather.get", "get_status"])
@@ -308,7 +321,7 @@ def accepts(request, demo_model):
     ],
 )
 def test_grammar_accepts_valid_arguments(accepts, args):
-    text = call("f" + args)
+    text = call("f" + args) + END
     assert accepts(SCHEMA, text)
     assert calls(GEMMA4.parse(text))  # and the parser reads what the grammar writes
 
@@ -330,17 +343,18 @@ def test_grammar_accepts_valid_arguments(accepts, args):
     ],
 )
 def test_grammar_refuses_invalid_arguments(accepts, args):
-    assert not accepts(SCHEMA, call("f" + args))
+    assert not accepts(SCHEMA, call("f" + args) + END)
 
 
 def test_grammar_modes_and_open_objects(accepts):
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     schema["additionalProperties"] = True
-    assert accepts(schema, call('f{a:1,b:<|"|>x<|"|>,c:[true,null,{<|"|>k<|"|>:2}]}'))
-    assert not accepts(schema, call("f{a:1,a:2}"))
+    assert accepts(schema, call('f{a:1,b:<|"|>x<|"|>,c:[true,null,{<|"|>k<|"|>:2}]}') + END)
+    assert not accepts(schema, call("f{a:1,a:2}") + END)
+    assert not accepts(schema, call("f{a:1}"))  # the grammar writes the end of the calls
     assert accepts(schema, "no call here", mode="auto")
-    assert accepts(schema, "text first " + call("f{a:1}") + call("f{}"), mode="auto")
-    assert not accepts(schema, call("f{a:1}"), mode="none")
+    assert accepts(schema, "text first " + call("f{a:1}") + call("f{}") + END, mode="auto")
+    assert not accepts(schema, call("f{a:1}") + END, mode="none")
     assert not accepts(schema, "call:f{a:1}", mode="auto")  # the bare call is reserved
     assert not accepts(schema, 'a string <|"|> spelled out', mode="auto")
 
@@ -361,9 +375,9 @@ def test_alternatives_of_different_types_are_each_written_as_their_type(accepts)
     good = ["port:8080", 'port:<|"|>8080<|"|>', "host:null", 'host:<|"|>8080<|"|>']
     good += ["pick:7", 'pick:<|"|>a<|"|>', "pick:null", "p:{x:1.5}", "p:{}"]
     for args in good:
-        assert accepts(schema, call("f{" + args + "}")), args
+        assert accepts(schema, call("f{" + args + "}") + END), args
     for args in ["host:8080", "pick:8", 'pick:<|"|>7<|"|>', "port:true", "p:{y:1}"]:
-        assert not accepts(schema, call("f{" + args + "}")), args
+        assert not accepts(schema, call("f{" + args + "}") + END), args
     tools = [{"type": "function", "function": {"name": "f", "parameters": schema}}]
     read = GEMMA4.parse(call('f{port:8080,host:<|"|>8080<|"|>}'), tools).tool_calls[0]
     assert json.loads(read.arguments) == {"port": 8080, "host": "8080"}
