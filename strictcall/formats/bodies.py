@@ -13,9 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from strictcall.formats.reading import StreamedText, StringReader
-from strictcall.formats.syntax import NO_TOKENS, Body, BodyParser, CallSyntax
-from strictcall.grammar.lark import json_rule, literal, text_rule
-from strictcall.grammar.schema import styled
+from strictcall.formats.syntax import (
+    NO_TOKENS,
+    Body,
+    BodyParser,
+    CallSyntax,
+    json_arguments_lark,
+)
+from strictcall.grammar.lark import literal, text_rule
 
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
 
@@ -266,7 +271,7 @@ class Arguments:
     def lark(
         self, rule: str, schema: dict, special_tokens: Mapping[str, int]
     ) -> list[tuple[str, str]]:
-        return [(rule, json_rule(styled(schema)))]
+        return json_arguments_lark(rule, schema)
 
     def render(self, arguments: str) -> str:
         """The arguments (compact JSON text) as written."""

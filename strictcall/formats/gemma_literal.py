@@ -104,11 +104,6 @@ class GemmaArgumentsReader:
                 pos += 1
         return pos
 
-    def close(self) -> None:
-        """The output ended: arguments that are not complete are an error."""
-        if not self.done and self.error is None:
-            self.error = "output ended inside the arguments"
-
     # ---- pieces ---------------------------------------------------------------------------
     def _in_string(self, text: str, pos: int) -> int:
         end = text.find(QUOTE, pos)

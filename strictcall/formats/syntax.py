@@ -24,6 +24,11 @@ from strictcall.grammar.schema import styled
 NO_TOKENS: Mapping[str, int] = MappingProxyType({})
 
 
+def json_arguments_lark(rule: str, schema: dict) -> list[tuple[str, str]]:
+    """Arguments written as a JSON object: llguidance's `%json` of the schema."""
+    return [(rule, json_rule(styled(schema)))]
+
+
 @dataclass(frozen=True)
 class Reasoning:
     """Markers around a reasoning block at the start of the output (`<think>`...`</think>`)."""
@@ -84,8 +89,9 @@ class Body(ABC):
         A JSON object by default; bodies that write arguments otherwise (Python keyword
         arguments, XML parameters) build them from the schema and name helper rules
         `rule_...`. What cannot be enforced raises `SchemaError` naming the keyword.
+        `special_tokens` say which markers inside the arguments are one token (Gemma's `<|"|>`).
         """
-        return [(rule, json_rule(styled(schema)))]
+        return json_arguments_lark(rule, schema)
 
     def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:
         """This body for one request's tools (name -> parameters schema; None: unknown).

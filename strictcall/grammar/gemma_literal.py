@@ -76,7 +76,8 @@ class GemmaStyle(LiteralStyle):
             raise SchemaError("properties", path, f"{key!r} cannot be written as a Gemma key")
         if BARE_KEY.fullmatch(key):
             return literal(key + self.colon)
-        return f"{self.quote} {literal(key)} {self.quote} {literal(self.colon)}"
+        inside = f" {literal(key)}" if key else ""  # an empty literal is not a lexeme
+        return f"{self.quote}{inside} {self.quote} {literal(self.colon)}"
 
     def key_text(self, key: str) -> str:
         return key

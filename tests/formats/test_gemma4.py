@@ -383,6 +383,23 @@ def test_alternatives_of_different_types_are_each_written_as_their_type(accepts)
     assert json.loads(read.arguments) == {"port": 8080, "host": "8080"}
 
 
+def test_keys_that_cannot_be_bare_are_delimited(accepts):
+    """Found by the hostile-schema walk: an empty key, one with a space, one with DEL."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "": {"type": "string"},
+            "a b": {"type": "integer"},
+            "\x7f": {"type": "null"},
+        },
+        "required": ["", "a b", "\x7f"],
+    }
+    args = '{<|"|><|"|>:<|"|>x<|"|>,<|"|>a b<|"|>:1,<|"|>\x7f<|"|>:null}'
+    assert accepts(schema, call("f" + args) + END)
+    assert not accepts(schema, call("f{a b:1}") + END)
+    assert calls(GEMMA4.parse(call("f" + args))) == [("f", {"": "x", "a b": 1, "\x7f": None})]
+
+
 @pytest.mark.parametrize(
     ("schema", "keyword"),
     [
