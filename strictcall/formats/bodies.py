@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from strictcall.formats.reading import StreamedText, StringReader
-from strictcall.formats.syntax import Body, BodyParser, CallSyntax
+from strictcall.formats.syntax import (
+    NO_TOKENS,
+    Body,
+    BodyParser,
+    CallSyntax,
+    json_arguments_lark,
+)
 from strictcall.grammar.lark import literal, text_rule
 
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -251,6 +258,32 @@ class JsonObjectBody(Body):
         return f"{{{name_key}: {json.dumps(name)}, {args_key}: {arguments}}}"
 
 
+@dataclass(frozen=True)
+class Arguments:
+    """How a `NamedJsonBody` writes its arguments object: JSON here; a family with a literal
+    syntax of its own (Gemma 4's) subclasses it. Grammar, reader and rendering together."""
+
+    def reader(self) -> JsonValueScanner:
+        """A reader of one arguments object, giving JSON text (`feed`, `take`, `text`,
+        `started`, `done`, `error`, as JsonValueScanner has them)."""
+        return JsonValueScanner()
+
+    def lark(
+        self, rule: str, schema: dict, special_tokens: Mapping[str, int]
+    ) -> list[tuple[str, str]]:
+        return json_arguments_lark(rule, schema)
+
+    def render(self, arguments: str) -> str:
+        """The arguments (compact JSON text) as written."""
+        return arguments
+
+    def markers(self) -> tuple[str, ...]:
+        return ()
+
+
+JSON_ARGUMENTS = Arguments()
+
+
 class _NamedJsonParser(BodyParser):
     """`PREFIX name SUFFIX {json}`: a bare name, then the arguments object."""
 
@@ -270,17 +303,19 @@ class _NamedJsonParser(BodyParser):
         self.stage = "prefix" if self.prefix else "name"
         self.matched = 0
         self.name_chars: list[str] = []
-        self.args = JsonValueScanner()
+        self.args = body.arguments.reader()
 
     def feed(self, text: str, pos: int) -> int:
         n = len(text)
         while pos < n and not self.done and self.error is None:
             if self.stage == "args":
-                pos = self.args.feed(text, pos)
+                before, pos = pos, self.args.feed(text, pos)
                 if self.args.error:
                     self.error = self.args.error
                 elif self.args.done:
                     self._end_args()
+                elif pos == before:
+                    break  # the reader waits for more (a delimiter may be cut off)
                 continue
             ch = text[pos]
             if self.stage in ("prefix", "suffix", "after"):
@@ -419,6 +454,7 @@ class NamedJsonBody(Body):
     # Written between the name and the suffix, then the call's index (Kimi's `:`): the call's
     # id is then what the model wrote, `name_prefix NAME call_index INDEX`.
     call_index: str = ""
+    arguments: Arguments = JSON_ARGUMENTS  # how the arguments object is written
 
     @property
     def lead(self) -> str:  # type: ignore[override]
@@ -430,7 +466,13 @@ class NamedJsonBody(Body):
         return _NAME_CHARS.match(ch) is not None
 
     def markers(self) -> tuple[str, ...]:
-        return (self.name_prefix, self.name_suffix, self.args_suffix, *self.alt_name_suffixes)
+        texts = (self.name_prefix, self.name_suffix, self.args_suffix, *self.alt_name_suffixes)
+        return (*texts, *self.arguments.markers())
+
+    def arguments_lark(
+        self, rule: str, schema: dict, special_tokens: Mapping[str, int] = NO_TOKENS
+    ) -> list[tuple[str, str]]:
+        return self.arguments.lark(rule, schema, special_tokens)
 
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
         if self.call_index:
@@ -446,7 +488,8 @@ class NamedJsonBody(Body):
 
     def render(self, name: str, arguments: str) -> str:
         index = f"{self.call_index}0" if self.call_index else ""
-        return self.name_prefix + name + index + self.name_suffix + arguments + self.args_suffix
+        args = self.arguments.render(arguments)
+        return self.name_prefix + name + index + self.name_suffix + args + self.args_suffix
 
 
 def json_list(

@@ -245,7 +245,7 @@ def _bodies(
     alternatives = []
     for i, tool in enumerate(tools):
         try:
-            rules = syntax.body.arguments_lark(f"args_{i}", tool.parameters)
+            rules = syntax.body.arguments_lark(f"args_{i}", tool.parameters, tokens)
         except SchemaError as exc:
             raise SchemaError(exc.keyword, f"{tool.name}: {exc.path}", exc.detail) from None
         for head, rule in rules:

@@ -126,7 +126,7 @@ _OCTAL = "01234567"
 _STRING_STOPS = {q: re.compile(rf"[{q}\\\r\n]") for q in "'\""}
 
 
-def _json_chars(text: str) -> str:
+def json_chars(text: str) -> str:
     """`text` as the inside of a JSON string (a lone surrogate from an escape stays escaped)."""
     out = json.dumps(text, ensure_ascii=False)[1:-1]
     try:
@@ -162,11 +162,11 @@ class StringStream:
                 continue
             m = self.stop.search(text, pos)
             if m is None:
-                out.append(_json_chars(text[pos:]))
+                out.append(json_chars(text[pos:]))
                 pos = n
                 break
             i = m.start()
-            out.append(_json_chars(text[pos:i]))
+            out.append(json_chars(text[pos:i]))
             if m.group() == self.quote:
                 self.done = True
             elif m.group() == "\\":
@@ -213,5 +213,5 @@ class StringStream:
         except (ValueError, SyntaxError):
             self.error = f"invalid escape {esc!r}"
             return pos
-        out.append(_json_chars(value))
+        out.append(json_chars(value))
         return pos

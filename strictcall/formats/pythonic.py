@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from strictcall.formats.base import Format
 from strictcall.formats.pyliteral import StringStream, literal_json
 from strictcall.formats.reading import ObjectArguments, StringReader
-from strictcall.formats.syntax import Body, BodyParser, CallSyntax
+from strictcall.formats.syntax import NO_TOKENS, Body, BodyParser, CallSyntax
 from strictcall.grammar.lark import literal
 from strictcall.grammar.python_literal import PythonLiteralRules, python_literal
 
@@ -204,7 +205,9 @@ class PythonCallBody(Body):
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
         return f"{literal(name + '(')} {args_rule} {literal(')')}"
 
-    def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
+    def arguments_lark(
+        self, rule: str, schema: dict, special_tokens: Mapping[str, int] = NO_TOKENS
+    ) -> list[tuple[str, str]]:
         return PythonLiteralRules(rule, schema).keyword_arguments(rule)
 
     def parser(self) -> BodyParser:

@@ -12,6 +12,7 @@ from strictcall.formats.command_r import COMMAND_R7B
 from strictcall.formats.deepseek import DEEPSEEK_V3, DEEPSEEK_V31
 from strictcall.formats.deepseek_v32 import DEEPSEEK_V32
 from strictcall.formats.functools import FUNCTOOLS
+from strictcall.formats.gemma4 import GEMMA4
 from strictcall.formats.glm import GLM45, GLM47
 from strictcall.formats.granite import GRANITE
 from strictcall.formats.granite_fc import GRANITE_20B_FC
@@ -54,6 +55,7 @@ _BUILTIN: tuple[Format, ...] = (
     FUNCTOOLS,
     COMMAND_R7B,
     APRIEL,
+    GEMMA4,
 )
 
 _FORMATS: dict[str, Format] = {}

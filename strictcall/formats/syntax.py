@@ -14,10 +14,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from strictcall.formats.types import Delta
 from strictcall.grammar.lark import json_rule
 from strictcall.grammar.schema import styled
+
+# No special tokens (a grammar built without a tokenizer spells every marker out).
+NO_TOKENS: Mapping[str, int] = MappingProxyType({})
+
+
+def json_arguments_lark(rule: str, schema: dict) -> list[tuple[str, str]]:
+    """Arguments written as a JSON object: llguidance's `%json` of the schema."""
+    return [(rule, json_rule(styled(schema)))]
 
 
 @dataclass(frozen=True)
@@ -72,14 +81,17 @@ class Body(ABC):
     def render(self, name: str, arguments: str) -> str:
         """One call in canonical form (`arguments` is compact JSON text)."""
 
-    def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
+    def arguments_lark(
+        self, rule: str, schema: dict, special_tokens: Mapping[str, int] = NO_TOKENS
+    ) -> list[tuple[str, str]]:
         """Lark rules for one tool's arguments, as (head, body) pairs; the first defines `rule`.
 
         A JSON object by default; bodies that write arguments otherwise (Python keyword
         arguments, XML parameters) build them from the schema and name helper rules
         `rule_...`. What cannot be enforced raises `SchemaError` naming the keyword.
+        `special_tokens` say which markers inside the arguments are one token (Gemma's `<|"|>`).
         """
-        return [(rule, json_rule(styled(schema)))]
+        return json_arguments_lark(rule, schema)
 
     def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:
         """This body for one request's tools (name -> parameters schema; None: unknown).
@@ -176,4 +188,4 @@ def parts(text: str) -> list[str]:
     return text.split()
 
 
-__all__ = ["Body", "BodyParser", "CallSyntax", "Delta", "Reasoning", "parts"]
+__all__ = ["NO_TOKENS", "Body", "BodyParser", "CallSyntax", "Delta", "Reasoning", "parts"]

@@ -22,7 +22,7 @@ from strictcall.formats.base import compact_json
 from strictcall.formats.matching import PartsMatcher
 from strictcall.formats.pyliteral import literal_json
 from strictcall.formats.reading import ObjectArguments, StringReader
-from strictcall.formats.syntax import Body, BodyParser
+from strictcall.formats.syntax import NO_TOKENS, Body, BodyParser
 from strictcall.grammar.lark import text_rule
 from strictcall.grammar.xml_parameters import QWEN_TAGS, XmlParameterRules, XmlTags, value_kinds
 
@@ -304,7 +304,9 @@ class XmlParamsBody(Body):
         head = text_rule(name + self.tags.name_end, special_tokens)
         return f"{head} {args_rule} {text_rule(self.tags.function_close, special_tokens)}"
 
-    def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
+    def arguments_lark(
+        self, rule: str, schema: dict, special_tokens: Mapping[str, int] = NO_TOKENS
+    ) -> list[tuple[str, str]]:
         return XmlParameterRules(rule, schema, self.tags).parameters(rule)
 
     def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:

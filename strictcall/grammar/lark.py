@@ -19,8 +19,9 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one pe
 
 
 def literal(text: str) -> str:
-    """A Lark string literal matching `text` exactly."""
-    return _ENCODE(text)
+    """A Lark string literal matching `text` exactly (DEL escaped: JSON leaves it raw, and
+    llguidance's lexer refuses it raw)."""
+    return _ENCODE(text).replace("\x7f", "\\u007f")
 
 
 def _escape_table() -> dict[int, str]:

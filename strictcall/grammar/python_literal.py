@@ -171,34 +171,68 @@ def choices(values: Iterable[Any], schema: dict, root: dict) -> list[Any]:
     return [v for v in values if validator.is_valid(v)]
 
 
+class LiteralStyle:
+    """How a family spells literal values; Python's here (`True`, `None`, `[1, 2]`,
+    `{"k": 1}`, strings and numbers as JSON). Other literal syntaxes (Gemma 4's) subclass it:
+    the rules below build lists, objects and arguments from these spellings."""
+
+    true, false, null = "True", "False", "None"
+    separator = ", "  # between items
+    colon = ": "  # between an object's key and its value
+    extra_key = _EXTRA_KEY  # a key the schema leaves open, as written
+
+    def render(self, value: Any) -> str:
+        """A JSON value as written."""
+        return python_literal(value)
+
+    def constant(self, value: Any) -> str:
+        """Lark for one enum/const value."""
+        return literal(self.render(value))
+
+    def key(self, key: str, path: str) -> str:
+        """Lark for a known key and the colon after it."""
+        return literal(python_literal(key) + self.colon)
+
+    def key_text(self, key: str) -> str:
+        """A known key as an extra key would spell it (kept out of `extra_key`)."""
+        return json.dumps(key, ensure_ascii=False)
+
+    def string(self, rules: PythonLiteralRules, schema: dict, path: str) -> str:
+        """A rule name for the strings valid against `schema` (string keywords only)."""
+        check_compiles(schema, path)  # compiled alone, an impossible value is an error
+        return rules.add(json_rule(schema))
+
+
+PYTHON_STYLE = LiteralStyle()
+
+
 class PythonLiteralRules:
     """Collects the rules for one tool's arguments (rule names start with `prefix`)."""
 
-    def __init__(self, prefix: str, root: dict):
+    def __init__(self, prefix: str, root: dict, style: LiteralStyle = PYTHON_STYLE):
         self.prefix = prefix
         self.root = root
+        self.style = style
         self.rules: list[tuple[str, str]] = []
         self.refs: dict[str, str] = {}
         self.count = 0
         self.any_rule: str | None = None
 
-    def _new(self) -> str:
+    def new_name(self) -> str:
+        """A fresh rule name (a style's strings add rules of their own)."""
         self.count += 1
         return f"{self.prefix}_{self.count}"
 
-    def _add(self, body: str, name: str | None = None) -> str:
-        name = name or self._new()
+    def add(self, body: str, name: str | None = None) -> str:
+        """Add a rule (a fresh name unless given); its name."""
+        name = name or self.new_name()
         self.rules.append((name, body))
         return name
 
     # ---- keyword arguments ---------------------------------------------------------------
     def keyword_arguments(self, rule: str) -> list[tuple[str, str]]:
         """Rules for `k=v, ...` (the inside of the call's parentheses); `rule` first."""
-        schema = self.root
-        extra = significant(schema) - OBJECT_KEYS - {"type"}
-        if extra:
-            keyword = sorted(extra)[0]
-            raise SchemaError(keyword, "#", "pythonic calls cannot enforce it on the arguments")
+        schema = self._arguments()
         items = []
         for key, sub in (schema.get("properties") or {}).items():
             if not ARG_NAME.fullmatch(key):
@@ -209,6 +243,18 @@ class PythonLiteralRules:
         body = self._sequence(items, self._extra(schema, "#", _EXTRA_ARG, '"="', names))
         head = (rule, body or '""')
         return [head, *self.rules]
+
+    def object_arguments(self, rule: str) -> list[tuple[str, str]]:
+        """Rules for the arguments written as one object literal (Gemma 4's `{k:v,...}`)."""
+        return [(rule, self._object(self._arguments(), "#")), *self.rules]
+
+    def _arguments(self) -> dict:
+        """The arguments' schema, refused where it says more than an object's keys."""
+        extra = significant(self.root) - OBJECT_KEYS - {"type"}
+        if extra:
+            keyword = sorted(extra)[0]
+            raise SchemaError(keyword, "#", "literal calls cannot enforce it on the arguments")
+        return self.root
 
     # ---- values -------------------------------------------------------------------------
     def value(self, schema: Any, path: str) -> str:
@@ -249,25 +295,26 @@ class PythonLiteralRules:
             values = choices(values, schema, self.root)
             if not values:
                 raise SchemaError("enum", path, "no value of the enum satisfies the schema")
-            return self._add(" | ".join(literal(python_literal(v)) for v in values))
+            return self.add(" | ".join(self.style.constant(v) for v in values))
         return self._either([self._typed(t, schema, path) for t in schema_types(schema)])
 
     def _either(self, alternatives: list[str]) -> str:
         """A rule name for any of `alternatives` (one that already is a rule: itself)."""
         if len(alternatives) == 1 and _RULE_NAME.fullmatch(alternatives[0]):
             return alternatives[0]
-        return self._add(" | ".join(alternatives))
+        return self.add(" | ".join(alternatives))
 
     def _typed(self, kind: str, schema: dict, path: str) -> str:
-        if kind in ("string", "integer", "number"):
-            keys = STRING_KEYS if kind == "string" else NUMBER_KEYS
-            value = {"type": kind, **_pick(schema, keys)}
+        if kind == "string":
+            return self.style.string(self, {"type": kind, **_pick(schema, STRING_KEYS)}, path)
+        if kind in ("integer", "number"):
+            value = {"type": kind, **_pick(schema, NUMBER_KEYS)}
             check_compiles(value, path)  # compiled alone, an impossible value is an error
-            return self._add(json_rule(value))
+            return self.add(json_rule(value))
         if kind == "boolean":
-            return '"True" | "False"'
+            return f"{literal(self.style.true)} | {literal(self.style.false)}"
         if kind == "null":
-            return '"None"'
+            return literal(self.style.null)
         if kind == "array":
             return self._array(schema, path)
         if kind == "object":
@@ -286,12 +333,13 @@ class PythonLiteralRules:
             return literal("[]")
         item = self.value(items, f"{path}/items")
         first = max(low, 1) - 1  # items after the first one, at least
+        sep = literal(self.style.separator)
         if high is None:
-            more = f' (", " {item})' + ("*" if first == 0 else f"{{{first},}}")
+            more = f" ({sep} {item})" + ("*" if first == 0 else f"{{{first},}}")
         elif high == 1:
             more = ""
         else:
-            more = f' (", " {item}){{{first},{high - 1}}}'
+            more = f" ({sep} {item}){{{first},{high - 1}}}"
         filled = f'"[" {item}{more} "]"'
         return filled if low > 0 else f'"[]" | {filled}'
 
@@ -303,9 +351,10 @@ class PythonLiteralRules:
         items = []
         for key, sub in properties.items():
             value = self.value(sub, f"{path}/properties/{key}")
-            items.append((f"{literal(python_literal(key) + ': ')} {value}", key in required))
-        keys = [json.dumps(k, ensure_ascii=False) for k in properties]
-        inside = self._sequence(items, self._extra(schema, path, _EXTRA_KEY, '": "', keys))
+            items.append((f"{self.style.key(key, path)} {value}", key in required))
+        keys = [self.style.key_text(k) for k in properties]
+        colon = literal(self.style.colon)
+        inside = self._sequence(items, self._extra(schema, path, self.style.extra_key, colon, keys))
         return f'"{{" {inside} "}}"' if inside else '"{" "}"'
 
     def _extra(self, schema: dict, path: str, name_regex: str, sep: str, taken: list[str]):
@@ -317,7 +366,7 @@ class PythonLiteralRules:
         if taken:
             alternatives = "|".join(regex_escape(k) for k in taken)
             name = f"{name_regex} & ~/({alternatives})/"
-        key = self._add(name, self._new().upper())
+        key = self.add(name, self.new_name().upper())
         return f"{key} {sep} {self.value(additional, f'{path}/additionalProperties')}"
 
     def _sequence(self, items: list[tuple[str, bool]], extra: str | None) -> str:
@@ -326,37 +375,40 @@ class PythonLiteralRules:
         Two rules per item: what may follow once something was written (a separator first)
         and what may follow when nothing was; linear in the number of items.
         """
-        sep = '", "'
+        sep = literal(self.style.separator)
         after = f"({sep} {extra})*" if extra else ""
         fresh = f"({extra} ({sep} {extra})*)?" if extra else ""
         for i in range(len(items) - 1, -1, -1):
             item, required = items[i]
             then = after
             if required:
-                fresh = self._add(f"{item} {then}".strip())
+                fresh = self.add(f"{item} {then}".strip())
             else:
-                fresh = self._add(f"{item} {then} | {fresh or EMPTY}".strip())
+                fresh = self.add(f"{item} {then} | {fresh or EMPTY}".strip())
             if i:  # the first item is never preceded by another
                 sep_item = f"{sep} {item}" if required else f"({sep} {item})?"
-                after = self._add(f"{sep_item} {then}".strip())
+                after = self.add(f"{sep_item} {then}".strip())
         return fresh
 
     def _ref(self, ref: str, path: str) -> str:
         if ref not in self.refs:
-            self.refs[ref] = name = self._new()
+            self.refs[ref] = name = self.new_name()
             target = resolve_ref(ref, self.root, path)
             self.rules.append((name, self.value(target, ref)))
         return self.refs[ref]
 
     def _any(self) -> str:
         if self.any_rule is None:
-            self.any_rule = name = self._new()
-            text = self._add(json_rule({"type": "string"}))
-            number = self._add(json_rule({"type": "number"}))
-            items = f'"[" ({name} (", " {name})*)? "]"'
-            pair = f'{text} ": " {name}'
-            mapping = f'"{{" ({pair} (", " {pair})*)? "}}"'
-            body = f'{text} | {number} | "True" | "False" | "None" | {items} | {mapping}'
+            self.any_rule = name = self.new_name()
+            style = self.style
+            text = style.string(self, {"type": "string"}, "#")
+            number = self.add(json_rule({"type": "number"}))
+            sep, colon = literal(style.separator), literal(style.colon)
+            items = f'"[" ({name} ({sep} {name})*)? "]"'
+            pair = f"{text} {colon} {name}"
+            mapping = f'"{{" ({pair} ({sep} {pair})*)? "}}"'
+            scalars = " | ".join(literal(s) for s in (style.true, style.false, style.null))
+            body = f"{text} | {number} | {scalars} | {items} | {mapping}"
             self.rules.append((name, body))
         return self.any_rule
 

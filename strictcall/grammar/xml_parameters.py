@@ -251,40 +251,53 @@ class XmlParameterRules:
 
     def _raw(self, schema: dict, path: str, kinds: frozenset[str]) -> str:
         """A lazy lexeme: raw text valid against a string schema, then `\\n</parameter>`."""
-        if "format" in schema:
-            raise SchemaError("format", path, "a string written raw cannot be held to a format")
-        close = regex_escape(self.tags.close)
-        markers_ = self.tags.markers
-        literal_value = _literal_pattern(schema.get("pattern")) if "pattern" in schema else None
-        if literal_value is not None and not _writable(literal_value, kinds, markers_):
-            raise SchemaError(
-                "pattern", path, f"{literal_value!r} cannot be written as a raw parameter value"
-            )
-        if "enum" in schema:
-            # a value holding a parameter marker (or reading as another type) cannot be written
-            # raw; an enum of only such values cannot be enforced at all
-            values = [v for v in schema["enum"] if _writable(v, kinds, markers_)]
-            if not values:
-                keyword = "const" if len(schema["enum"]) == 1 else "enum"
-                raise SchemaError(keyword, path, "no value can be written as a raw parameter")
-            parts = ["(" + "|".join(regex_escape(v) for v in values) + ")"]
-        else:
-            parts = []
-            if "minLength" in schema or "maxLength" in schema:
-                low, high = schema.get("minLength", 0), schema.get("maxLength", "")
-                parts.append(f"(?s:.){{{int(low)},{high if high == '' else int(high)}}}")
-            if "pattern" in schema:
-                parts.append(pattern_regex(schema["pattern"], path))
-            parts = parts or ["(?s:.*)"]
-        markers = "|".join(regex_escape(m) for m in markers_)
-        terms = [f"/{p}{close}/" for p in parts]
-        terms.append(f"~/(?s:.*)({markers})(?s:.*){close}/")
-        if kinds:  # a string that reads as another admitted type would come back as that type
-            terms.append(f"~/{looks_typed(kinds)}{close}/")
-        terminal = " & ".join(terms)
-        _check_regex(terminal, path)
+        terminal = raw_string_terminal(schema, path, self.tags.close, self.tags.markers, kinds)
         name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
         return self._add(name, f"{self.prefix}_{self.count + 1}[lazy]")
+
+
+def raw_string_terminal(
+    schema: dict,
+    path: str,
+    close: str,
+    markers_: tuple[str, ...],
+    kinds: frozenset[str] = frozenset(),
+) -> str:
+    """A terminal for raw text valid against a string schema, then `close` (none: the text
+    alone), that never holds one of `markers_` (nor, where `kinds` are admitted besides
+    strings, reads as one of them). XML parameter values and Gemma's delimited strings."""
+    if "format" in schema:
+        raise SchemaError("format", path, "a string written raw cannot be held to a format")
+    end = regex_escape(close)
+    literal_value = _literal_pattern(schema.get("pattern")) if "pattern" in schema else None
+    if literal_value is not None and not _writable(literal_value, kinds, markers_):
+        raise SchemaError(
+            "pattern", path, f"{literal_value!r} cannot be written as a raw parameter value"
+        )
+    if "enum" in schema:
+        # a value holding a parameter marker (or reading as another type) cannot be written
+        # raw; an enum of only such values cannot be enforced at all
+        values = [v for v in schema["enum"] if _writable(v, kinds, markers_)]
+        if not values:
+            keyword = "const" if len(schema["enum"]) == 1 else "enum"
+            raise SchemaError(keyword, path, "no value can be written as a raw parameter")
+        parts = ["(" + "|".join(regex_escape(v) for v in values) + ")"]
+    else:
+        parts = []
+        if "minLength" in schema or "maxLength" in schema:
+            low, high = schema.get("minLength", 0), schema.get("maxLength", "")
+            parts.append(f"(?s:.){{{int(low)},{high if high == '' else int(high)}}}")
+        if "pattern" in schema:
+            parts.append(pattern_regex(schema["pattern"], path))
+        parts = parts or ["(?s:.*)"]
+    markers = "|".join(regex_escape(m) for m in markers_)
+    terms = [f"/{p}{end}/" for p in parts]
+    terms.append(f"~/(?s:.*)({markers})(?s:.*){end}/")
+    if kinds:  # a string that reads as another admitted type would come back as that type
+        terms.append(f"~/{looks_typed(kinds)}{end}/")
+    terminal = " & ".join(terms)
+    _check_regex(terminal, path)
+    return terminal
 
 
 def _writable(value: str, kinds: frozenset[str], markers: tuple[str, ...]) -> bool:

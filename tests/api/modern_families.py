@@ -168,9 +168,45 @@ DEEPSEEK_V32 = TinyFamily(
     pad="<｜▁pad▁｜>",
 )
 
+GEMMA4 = TinyFamily(
+    name="gemma-4",
+    template=_template("google-gemma-4-31B-it.jinja"),
+    control_tokens=(
+        "<bos>",
+        "<eos>",
+        "<pad>",
+        "<|turn>",
+        "<turn|>",
+        "<|think|>",
+        "<|channel>",
+        "<channel|>",
+        "<|tool>",
+        "<tool|>",
+        "<|tool_call>",
+        "<tool_call|>",
+        "<|tool_response>",
+        "<tool_response|>",
+        '<|"|>',
+        "<|image|>",
+        "<|audio|>",
+        "<|video|>",
+    ),
+    eos="<turn|>",
+    more_eos=("<eos>", "<|tool_response>"),
+    bos="<bos>",
+    pad="<pad>",
+)
+
 # Fewer seeds than the older families: 5 modes x 8 x 2 = 80 generations each.
 _SEEDS = 8
 MODERN_CASES = [
+    FamilyCase(
+        GEMMA4,
+        "gemma4",
+        favour={"<|tool_call>": 5, "<|channel>": 6, "<channel|>": 6, '<|"|>': 2},
+        reasoning=True,
+        reasoning_markers=("<|channel>", "<channel|>"),
+    ),
     FamilyCase(
         GLM46, "glm45", favour={"<tool_call>": 5, "<think>": 6, "</think>": 6}, reasoning=True
     ),

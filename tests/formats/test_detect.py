@@ -55,6 +55,7 @@ REAL = {
     "inclusionai-ling-3.0-flash.jinja": "glm45",
     "mistralai-Ministral-3-14B-Reasoning-2512.jinja": "mistral",
     "poolside-Laguna-XS.2.jinja": "glm45",
+    "google-gemma-4-31B-it.jinja": "gemma4",
 }
 
 # Templates that render no tool calls at all: plain chat (tools get a 400 saying so).
