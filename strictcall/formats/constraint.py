@@ -10,6 +10,7 @@ tool_choice is a grammar, not a hope (DESIGN idea 2):
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from strictcall.grammar.lark import (
     lazy_until_regex,
     text_rule,
 )
+from strictcall.grammar.matchers import ArgumentsMemo
 from strictcall.grammar.schema import SchemaError
 
 Mode = Literal["auto", "none", "required", "named"]
@@ -243,9 +245,11 @@ def _bodies(
     g: _Lark, syntax: CallSyntax, tools: tuple[ToolSpec, ...], tokens: dict[str, int]
 ) -> None:
     alternatives = []
+    body = syntax.body
     for i, tool in enumerate(tools):
         try:
-            rules = syntax.body.arguments_lark(f"args_{i}", tool.parameters)
+            build = functools.partial(body.arguments_lark, schema=tool.parameters)
+            rules = ARGUMENTS.rules(body, tool.parameters, build)
         except SchemaError as exc:
             raise SchemaError(exc.keyword, f"{tool.name}: {exc.path}", exc.detail) from None
         for head, rule in rules:
@@ -253,6 +257,10 @@ def _bodies(
         args = rules[0][0]
         alternatives.append(g.add(f"tool_{i}", syntax.body.lark(tool.name, args, tokens)))
     g.add("body", " | ".join(alternatives))
+
+
+# Argument rules of the tools seen, shared by every request (the benchmark clears it).
+ARGUMENTS = ArgumentsMemo()
 
 
 def _reasoning_rule(

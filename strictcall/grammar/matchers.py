@@ -1,14 +1,17 @@
-"""Compiled grammars kept by their text, and Lark texts kept by what they were built from.
+"""Compiled grammars kept by their text, Lark texts kept by what they were built from, and
+each tool's argument rules kept by its schema.
 
 An agent sends the same tools, mode and format every turn. The first request pays for the
 schema checks, the Lark and llguidance's compile; a repeated one finds the Lark by the objects
 it was built from and a compiled matcher by the Lark's text, and gets a deep copy of it (tens
-of microseconds instead of tens of milliseconds).
+of microseconds instead of tens of milliseconds). A new tool set made of tools seen before
+reuses their argument rules and builds only the rest of its Lark.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
@@ -103,6 +106,43 @@ class LarkMemo:
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
         return grammar
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+class ArgumentsMemo:
+    """One tool's argument rules by the body that writes them and its normalised schema.
+
+    The schema counts by identity, as in LarkMemo (the entry holds it, so its id cannot be
+    reused). Every entry's rules are built under a name of their own, `args_<serial>`, so the
+    rules of any entries can stand together in one grammar, and tools with one schema share
+    theirs. The names depend on what the process has seen; the grammar they make does not.
+    """
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[int, Hashable], tuple[dict, list[tuple[str, str]]]] = {}
+        self._serial = itertools.count()
+
+    def rules(
+        self, body: Hashable, schema: dict, build: Callable[[str], list[tuple[str, str]]]
+    ) -> list[tuple[str, str]]:
+        """`build(name)`'s (head, body) rules for `schema` under `body`, built once; the first
+        defines `name`. Exceptions (refusals) are not kept. Never mutate the result."""
+        key = (id(schema), body)
+        with self._lock:
+            hit = self._kept.get(key)
+        if hit is not None:
+            return hit[1]
+        rules = build(f"args_{next(self._serial)}")
+        with self._lock:
+            if len(self._kept) >= self.size:
+                self._kept.clear()  # a flood of distinct schemas costs their rules, not memory
+            self._kept[key] = (schema, rules)
+        return rules
 
     def clear(self) -> None:
         with self._lock:
