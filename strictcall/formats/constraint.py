@@ -10,7 +10,6 @@ tool_choice is a grammar, not a hope (DESIGN idea 2):
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -248,8 +247,7 @@ def _bodies(
     body = syntax.body
     for i, tool in enumerate(tools):
         try:
-            build = functools.partial(body.arguments_lark, schema=tool.parameters)
-            rules = ARGUMENTS.rules(body, tool.parameters, build)
+            rules = ARGUMENTS.rules(body, tool.parameters)
         except SchemaError as exc:
             raise SchemaError(exc.keyword, f"{tool.name}: {exc.path}", exc.detail) from None
         for head, rule in rules:

@@ -119,34 +119,29 @@ class ArgumentsMemo:
     reused). Every entry's rules are built under a name of their own, `args_<serial>`, so the
     rules of any entries can stand together in one grammar, and tools with one schema share
     theirs. The names depend on what the process has seen; the grammar they make does not.
+    Single dict operations need no lock (the GIL makes each atomic); a race builds twice.
     """
 
     def __init__(self, size: int = 4096):
         self.size = size
-        self._lock = threading.Lock()
         self._kept: dict[tuple[int, Hashable], tuple[dict, list[tuple[str, str]]]] = {}
         self._serial = itertools.count()
 
-    def rules(
-        self, body: Hashable, schema: dict, build: Callable[[str], list[tuple[str, str]]]
-    ) -> list[tuple[str, str]]:
-        """`build(name)`'s (head, body) rules for `schema` under `body`, built once; the first
-        defines `name`. Exceptions (refusals) are not kept. Never mutate the result."""
+    def rules(self, body: Any, schema: dict) -> list[tuple[str, str]]:
+        """`body.arguments_lark(name, schema)`, built once; its first rule defines the name it
+        returns. Exceptions (refusals) are not kept. Never mutate the result."""
         key = (id(schema), body)
-        with self._lock:
-            hit = self._kept.get(key)
+        hit = self._kept.get(key)
         if hit is not None:
             return hit[1]
-        rules = build(f"args_{next(self._serial)}")
-        with self._lock:
-            if len(self._kept) >= self.size:
-                self._kept.clear()  # a flood of distinct schemas costs their rules, not memory
-            self._kept[key] = (schema, rules)
+        rules = body.arguments_lark(f"args_{next(self._serial)}", schema)
+        if len(self._kept) >= self.size:
+            self._kept.clear()  # a flood of distinct schemas costs their rules, never memory
+        self._kept[key] = (schema, rules)
         return rules
 
     def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
+        self._kept.clear()
 
 
 def _frozen(value: Any, pinned: list[Any]) -> Hashable:

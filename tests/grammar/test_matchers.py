@@ -76,7 +76,7 @@ def _accepts(lltok, grammar: str, text: str) -> bool:
 
 
 @pytest.mark.parametrize("name", ["hermes", "qwen3_coder", "pythonic"])
-def test_a_new_tool_set_of_known_tools_reuses_their_argument_rules(lltok, name):
+def test_a_new_tool_set_of_known_tools_reuses_their_argument_rules(lltok, name, monkeypatch):
     fmt = get_format(name)
     city = check_tool_parameters(
         {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -84,23 +84,22 @@ def test_a_new_tool_set_of_known_tools_reuses_their_argument_rules(lltok, name):
     unit = check_tool_parameters(SCHEMA)
     ARGUMENTS.clear()
     calls = []
-    real = ARGUMENTS.rules
+    body = type(fmt.syntax.body)
+    real = body.arguments_lark
 
-    def counted(body, schema, build):
-        return real(body, schema, lambda rule: calls.append(rule) or build(rule))
+    def counted(self, rule, schema):
+        calls.append(rule)
+        return real(self, rule, schema)
 
-    ARGUMENTS.rules = counted  # type: ignore[method-assign]
-    try:
-        fmt.grammar(ConstraintSpec(tools=(ToolSpec("a", city), ToolSpec("b", unit))))
-        assert len(calls) == 2
-        # another set: one tool seen before, and the same schema under a second name
-        spec = ConstraintSpec(
-            tools=(ToolSpec("b", unit), ToolSpec("c", city), ToolSpec("d", city)), mode="required"
-        )
-        grammar = fmt.grammar(spec)
-        assert len(calls) == 2  # nothing rebuilt
-    finally:
-        del ARGUMENTS.rules
+    monkeypatch.setattr(body, "arguments_lark", counted)
+    fmt.grammar(ConstraintSpec(tools=(ToolSpec("a", city), ToolSpec("b", unit))))
+    assert len(calls) == 2
+    # another set: one tool seen before, and the same schema under a second name
+    spec = ConstraintSpec(
+        tools=(ToolSpec("b", unit), ToolSpec("c", city), ToolSpec("d", city)), mode="required"
+    )
+    grammar = fmt.grammar(spec)
+    assert len(calls) == 2  # nothing rebuilt
     call = {
         "hermes": '<tool_call>\n{{"name": "{}", "arguments": {{"city": "Paris"}}}}\n</tool_call>',
         "qwen3_coder": "<tool_call>\n<function={}>\n<parameter=city>\nParis\n</parameter>\n"
