@@ -16,8 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from strictcall.formats.types import Delta
-from strictcall.grammar.lark import json_rule
-from strictcall.grammar.schema import styled
+from strictcall.grammar.json_lark import arguments_rules
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class Body(ABC):
         arguments, XML parameters) build them from the schema and name helper rules
         `rule_...`. What cannot be enforced raises `SchemaError` naming the keyword.
         """
-        return [(rule, json_rule(styled(schema)))]
+        return arguments_rules(rule, schema)
 
     def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:
         """This body for one request's tools (name -> parameters schema; None: unknown).
