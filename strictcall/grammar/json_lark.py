@@ -77,11 +77,7 @@ class _Object:
     def _value(self, schema: Any) -> str:
         if _writable(schema):
             return self._add(self._object(schema))
-        leaf = _stripped(schema)
-        kind = leaf.get("type") if len(leaf) == 1 else None
-        rule = _SIMPLE_LEAVES.get(kind) if isinstance(kind, str) else None
-        if rule is None:
-            rule = _leaf(leaf)
+        rule = shared_leaf(schema)
         self.out.append(rule)
         return rule[0]
 
@@ -121,8 +117,16 @@ def _join(*parts: str) -> str:
     return " ".join(p for p in parts if p)
 
 
+def shared_leaf(schema: dict) -> tuple[str, str]:
+    """(name, body): a `%json` rule for `schema` without its annotations, named by its
+    content, so that every equal leaf of a grammar is one rule (compiled once)."""
+    leaf = _stripped(schema)
+    kind = leaf.get("type") if len(leaf) == 1 else None
+    rule = _SIMPLE_LEAVES.get(kind) if isinstance(kind, str) else None
+    return rule if rule is not None else _leaf(leaf)
+
+
 def _leaf(schema: dict) -> tuple[str, str]:
-    """A leaf's rule, named by its content."""
     body = json_rule(styled(schema))
     return "json_" + hashlib.blake2b(body.encode(), digest_size=8).hexdigest(), body
 
