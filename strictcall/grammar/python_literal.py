@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from strictcall.grammar.json_lark import shared_leaf
 from strictcall.grammar.lark import json_rule, literal, regex_escape
 from strictcall.grammar.schema import UNSUPPORTED, SchemaError, check_compiles
 
@@ -263,7 +264,9 @@ class PythonLiteralRules:
             keys = STRING_KEYS if kind == "string" else NUMBER_KEYS
             value = {"type": kind, **_pick(schema, keys)}
             check_compiles(value, path)  # compiled alone, an impossible value is an error
-            return self._add(json_rule(value))
+            name, body = shared_leaf(value)  # one rule for each distinct value schema
+            self.rules.append((name, body))
+            return name
         if kind == "boolean":
             return '"True" | "False"'
         if kind == "null":
