@@ -40,6 +40,7 @@ import numpy as np
 from bench import bfcl, common, models, xgrammar_peer
 from strictcall.chat.tokenizer import load_tokenizer
 from strictcall.formats import ConstraintSpec, ToolSpec, format_names, get_format
+from strictcall.formats.constraint import ARGUMENTS
 from strictcall.grammar import schema as schema_mod
 from strictcall.grammar.matchers import LarkMemo, MatcherCache
 
@@ -126,6 +127,7 @@ def once(
     fmt = get_format(name)
     if cold:  # a tool set seen for the first time: none of the caches help
         schema_mod.clear_caches()
+        ARGUMENTS.clear()
         LARKS.clear()
         cache.clear()
     with common.Timer() as t_schema:

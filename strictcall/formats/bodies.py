@@ -245,7 +245,7 @@ class JsonObjectBody(Body):
     string_args: bool = False
     lead = "{"
 
-    def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
+    def lark(self, name: str, args_rule: str, special_tokens: Mapping[str, int]) -> str:
         head = "{" + json.dumps(self.name_key) + ": " + json.dumps(name)
         head += ", " + json.dumps(self.args_key) + ": "
         return f"{literal(head)} {args_rule} {literal('}')}"
@@ -474,7 +474,7 @@ class NamedJsonBody(Body):
     ) -> list[tuple[str, str]]:
         return self.arguments.lark(rule, schema, special_tokens)
 
-    def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
+    def lark(self, name: str, args_rule: str, special_tokens: Mapping[str, int]) -> str:
         if self.call_index:
             head = text_rule(self.name_prefix + name + self.call_index, special_tokens)
             head += f" /[0-9]{{1,4}}/ {text_rule(self.name_suffix, special_tokens)}"

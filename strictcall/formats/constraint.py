@@ -22,6 +22,7 @@ from strictcall.grammar.lark import (
     lazy_until_regex,
     text_rule,
 )
+from strictcall.grammar.matchers import ArgumentsMemo
 from strictcall.grammar.schema import SchemaError
 
 Mode = Literal["auto", "none", "required", "named"]
@@ -130,7 +131,8 @@ def build_grammar(
     if not use_tools and spec.content is None:
         return None
     g = _Lark()
-    tokens = dict(spec.special_tokens)
+    # the tokenizer's own mapping, never copied: argument rules are kept by its identity
+    tokens = spec.special_tokens
     if spec.mode in ("required", "named") and not use_tools:
         raise ValueError(f"tool_choice {spec.mode!r} needs tools")
 
@@ -185,7 +187,7 @@ def _auto_answer(
     tools: tuple[ToolSpec, ...],
     parallel: bool,
     spec: ConstraintSpec,
-    tokens: dict[str, int],
+    tokens: Mapping[str, int],
     reserved: _Reserved,
     alts: Sequence[str] = (),
 ) -> str:
@@ -212,7 +214,7 @@ def _tool_part(
     syntax: CallSyntax,
     tools: tuple[ToolSpec, ...],
     parallel: bool,
-    tokens: dict[str, int],
+    tokens: Mapping[str, int],
     skip_trigger: bool,
     tag: str = "",
 ) -> str:
@@ -240,12 +242,13 @@ def _tool_part(
 
 
 def _bodies(
-    g: _Lark, syntax: CallSyntax, tools: tuple[ToolSpec, ...], tokens: dict[str, int]
+    g: _Lark, syntax: CallSyntax, tools: tuple[ToolSpec, ...], tokens: Mapping[str, int]
 ) -> None:
     alternatives = []
+    body = syntax.body
     for i, tool in enumerate(tools):
         try:
-            rules = syntax.body.arguments_lark(f"args_{i}", tool.parameters, tokens)
+            rules = ARGUMENTS.rules(body, tool.parameters, tokens)
         except SchemaError as exc:
             raise SchemaError(exc.keyword, f"{tool.name}: {exc.path}", exc.detail) from None
         for head, rule in rules:
@@ -255,8 +258,12 @@ def _bodies(
     g.add("body", " | ".join(alternatives))
 
 
+# Argument rules of the tools seen, shared by every request (the benchmark clears it).
+ARGUMENTS = ArgumentsMemo()
+
+
 def _reasoning_rule(
-    g: _Lark, think: Reasoning, spec: ConstraintSpec, tokens: dict[str, int], reserved: _Reserved
+    g: _Lark, think: Reasoning, spec: ConstraintSpec, tokens: Mapping[str, int], reserved: _Reserved
 ) -> str:
     """The reasoning block: free text, which spells no marker but its own end."""
     opening = "" if spec.in_reasoning else _piece(think.start, tokens)
@@ -269,7 +276,7 @@ def _reasoning_rule(
     return g.add("reasoning", _join(opening, body))
 
 
-def _piece(text: str, tokens: dict[str, int]) -> str:
+def _piece(text: str, tokens: Mapping[str, int]) -> str:
     return text_rule(text, tokens) if text else ""
 
 

@@ -38,8 +38,8 @@ from strictcall.formats.harmony_syntax import (
     START,
 )
 from strictcall.formats.validation import arguments_check
-from strictcall.grammar.lark import free_text_regex, json_rule, lazy_until_regex, text_rule
-from strictcall.grammar.schema import styled
+from strictcall.grammar.json_lark import arguments_rules
+from strictcall.grammar.lark import free_text_regex, lazy_until_regex, text_rule
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,10 @@ def _call_rule(g: _Rules, tools: tuple[ToolSpec, ...]) -> None:
         if tool.native and tool.name == PYTHON:  # the body is code: free text up to <|call|>
             body = g.until(CALL, f"code_{i}")
         else:
-            body = f"{g.add(f'args_{i}', json_rule(styled(tool.parameters)))} {g.tok(CALL)}"
+            args = [
+                g.add(head, rule) for head, rule in arguments_rules(f"args_{i}", tool.parameters)
+            ]
+            body = f"{args[0]} {g.tok(CALL)}"
         if tool.native:
             head = g.tok(f"{tool.name} {BUILTIN_CONTENT_TYPE}{MESSAGE}")
             builtins.append(g.add(f"tool_{i}", f"{head} {body}"))
@@ -172,10 +175,15 @@ class _Rules:
     def __init__(self, special_tokens):
         self.tokens = dict(special_tokens)
         self.rules: list[str] = []
+        self.names: set[str] = set()
 
     def add(self, head: str, body: str) -> str:
-        self.rules.append(f"{head}: {body}")
-        return head.split("[")[0]
+        """Define `head` once (tools share their argument leaves, named by content)."""
+        name = head.split("[")[0]
+        if name not in self.names:
+            self.names.add(name)
+            self.rules.append(f"{head}: {body}")
+        return name
 
     def tok(self, text: str) -> str:
         """`text` with the markers that are single special tokens written as those tokens."""

@@ -202,7 +202,7 @@ class PythonCallBody(Body):
         """A call begins with its name: a list of strings (or other values) is an answer."""
         return _NAME.match(ch) is not None
 
-    def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
+    def lark(self, name: str, args_rule: str, special_tokens: Mapping[str, int]) -> str:
         return f"{literal(name + '(')} {args_rule} {literal(')')}"
 
     def arguments_lark(

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from strictcall.formats.types import Delta
-from strictcall.grammar.lark import json_rule
-from strictcall.grammar.schema import styled
+from strictcall.grammar.json_lark import arguments_rules
 
 # No special tokens (a grammar built without a tokenizer spells every marker out).
 NO_TOKENS: Mapping[str, int] = MappingProxyType({})
 
 
 def json_arguments_lark(rule: str, schema: dict) -> list[tuple[str, str]]:
-    """Arguments written as a JSON object: llguidance's `%json` of the schema."""
-    return [(rule, json_rule(styled(schema)))]
+    """Arguments written as a JSON object (grammar/json_lark.py: Lark rules where they mean
+    exactly llguidance's `%json` of the schema, that otherwise)."""
+    return arguments_rules(rule, schema)
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Body(ABC):
     lead: str = ""
 
     @abstractmethod
-    def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
+    def lark(self, name: str, args_rule: str, special_tokens: Mapping[str, int]) -> str:
         """Lark for one call to tool `name` whose arguments are the rule `args_rule`."""
 
     @abstractmethod

@@ -300,7 +300,7 @@ class XmlParamsBody(Body):
     schemas: Mapping[str, dict] | None = field(default=None, compare=False, hash=False)
     tags: XmlTags = QWEN_TAGS
 
-    def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
+    def lark(self, name: str, args_rule: str, special_tokens: Mapping[str, int]) -> str:
         head = text_rule(name + self.tags.name_end, special_tokens)
         return f"{head} {args_rule} {text_rule(self.tags.function_close, special_tokens)}"
 

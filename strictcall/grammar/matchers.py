@@ -1,14 +1,17 @@
-"""Compiled grammars kept by their text, and Lark texts kept by what they were built from.
+"""Compiled grammars kept by their text, Lark texts kept by what they were built from, and
+each tool's argument rules kept by its schema.
 
 An agent sends the same tools, mode and format every turn. The first request pays for the
 schema checks, the Lark and llguidance's compile; a repeated one finds the Lark by the objects
 it was built from and a compiled matcher by the Lark's text, and gets a deep copy of it (tens
-of microseconds instead of tens of milliseconds).
+of microseconds instead of tens of milliseconds). A new tool set made of tools seen before
+reuses their argument rules and builds only the rest of its Lark.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
@@ -107,6 +110,44 @@ class LarkMemo:
     def clear(self) -> None:
         with self._lock:
             self._kept.clear()
+
+
+class ArgumentsMemo:
+    """One tool's argument rules by the body that writes them and its normalised schema.
+
+    The schema counts by identity, as in LarkMemo (the entry holds it, so its id cannot be
+    reused). Every entry's rules are built under a name of their own, `args_<serial>`, so the
+    rules of any entries can stand together in one grammar, and tools with one schema share
+    theirs. The names depend on what the process has seen; the grammar they make does not.
+    Single dict operations need no lock (the GIL makes each atomic); a race builds twice.
+    """
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._kept: dict[
+            tuple[int, Hashable, int], tuple[dict, Mapping[str, int], list[tuple[str, str]]]
+        ] = {}
+        self._serial = itertools.count()
+
+    def rules(
+        self, body: Any, schema: dict, special_tokens: Mapping[str, int]
+    ) -> list[tuple[str, str]]:
+        """`body.arguments_lark(name, schema, special_tokens)`, built once; its first rule
+        defines the name it returns. The tokens count by identity too (a server's tokenizer
+        keeps one mapping; the entry holds it). Exceptions (refusals) are not kept. Never
+        mutate the result."""
+        key = (id(schema), body, id(special_tokens))
+        hit = self._kept.get(key)
+        if hit is not None:
+            return hit[2]
+        rules = body.arguments_lark(f"args_{next(self._serial)}", schema, special_tokens)
+        if len(self._kept) >= self.size:
+            self._kept.clear()  # a flood of distinct schemas costs their rules, never memory
+        self._kept[key] = (schema, special_tokens, rules)
+        return rules
+
+    def clear(self) -> None:
+        self._kept.clear()
 
 
 def _frozen(value: Any, pinned: list[Any]) -> Hashable:

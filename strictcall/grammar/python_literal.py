@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 
+from strictcall.grammar.json_lark import shared_leaf
 from strictcall.grammar.lark import json_rule, literal, regex_escape
 from strictcall.grammar.schema import UNSUPPORTED, SchemaError, check_compiles
 
@@ -200,7 +201,7 @@ class LiteralStyle:
     def string(self, rules: PythonLiteralRules, schema: dict, path: str) -> str:
         """A rule name for the strings valid against `schema` (string keywords only)."""
         check_compiles(schema, path)  # compiled alone, an impossible value is an error
-        return rules.add(json_rule(schema))
+        return rules.leaf(schema)
 
 
 PYTHON_STYLE = LiteralStyle()
@@ -304,13 +305,19 @@ class PythonLiteralRules:
             return alternatives[0]
         return self.add(" | ".join(alternatives))
 
+    def leaf(self, schema: dict) -> str:
+        """The rule of a `%json` leaf, one for each distinct value schema of the grammar."""
+        name, body = shared_leaf(schema)
+        self.rules.append((name, body))
+        return name
+
     def _typed(self, kind: str, schema: dict, path: str) -> str:
         if kind == "string":
             return self.style.string(self, {"type": kind, **_pick(schema, STRING_KEYS)}, path)
         if kind in ("integer", "number"):
             value = {"type": kind, **_pick(schema, NUMBER_KEYS)}
             check_compiles(value, path)  # compiled alone, an impossible value is an error
-            return self.add(json_rule(value))
+            return self.leaf(value)
         if kind == "boolean":
             return f"{literal(self.style.true)} | {literal(self.style.false)}"
         if kind == "null":

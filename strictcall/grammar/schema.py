@@ -50,7 +50,12 @@ _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "depe
 
 # Compact JSON with fixed separators: what the families are trained on, and it keeps a model
 # (a random one especially) from spending its budget on whitespace.
-JSON_STYLE = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+ITEM_SEPARATOR, KEY_SEPARATOR = ", ", ": "
+JSON_STYLE = {
+    "whitespace_flexible": False,
+    "item_separator": ITEM_SEPARATOR,
+    "key_separator": KEY_SEPARATOR,
+}
 
 
 @dataclass
@@ -138,26 +143,28 @@ def _deep_path(schema: Any, max_depth: int) -> str:
     raise AssertionError("not too deep")
 
 
-def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
+def check_schema(schema: Any, limits: SchemaLimits | None = None, text: str | None = None) -> None:
     """Raise SchemaError unless `schema` is valid JSON Schema that the grammar can enforce.
 
-    Verdicts are cached by the schema's canonical text: clients send the same tools request
-    after request, and each distinct schema is checked once.
+    Verdicts are cached by the schema's text (`text`, when the caller has it: `json.dumps` of
+    `schema`): clients send the same tools request after request, and each distinct schema is
+    checked once. The full checks go by its canonical (key-sorted) text.
     """
     limits = limits or _DEFAULT_LIMITS
     if not isinstance(schema, dict):
         raise SchemaError("type", "#", "a JSON Schema must be an object")
-    try:
-        text = json.dumps(schema, sort_keys=True)
-    except RecursionError:  # nested past what Python recurses through: too deep at any limit
-        _check_size(schema, None, limits)
-        raise
+    if text is None:
+        try:
+            text = json.dumps(schema)
+        except RecursionError:  # nested past what Python recurses through: too deep at any limit
+            _check_size(schema, None, limits)
+            raise
     key = (text, limits.max_depth, limits.max_bytes)
     problem = _VERDICTS.get(key, _UNSEEN)
     if problem is _UNSEEN:
         try:
             _check_size(schema, text, limits)
-            problem = _check_cached(text)
+            problem = None if _plain(text, schema) else _check_cached(_canonical(schema))
         except SchemaError as exc:
             problem = exc.keyword, exc.path, exc.detail
         if len(_VERDICTS) >= _CACHED:
@@ -165,6 +172,10 @@ def check_schema(schema: Any, limits: SchemaLimits | None = None) -> None:
         _VERDICTS[key] = problem
     if problem is not None:
         raise SchemaError(*problem)
+
+
+def _canonical(schema: Any) -> str:
+    return json.dumps(schema, sort_keys=True)
 
 
 _CACHED = 4096
@@ -182,8 +193,15 @@ def clear_caches() -> None:
 
 
 def _check_size(schema: dict, text: str | None, limits: SchemaLimits) -> None:
-    """Depth first, iteratively: a hostile nesting must not exhaust the stack; then size."""
-    if (deep := _too_deep(schema, limits.max_depth)) is not None or text is None:
+    """Depth first, iteratively: a hostile nesting must not exhaust the stack; then size.
+
+    A text with no more brackets than the depth limit cannot nest past it (every level opens
+    one; brackets inside strings only add to the count), so most schemas skip the walk.
+    """
+    deep = None
+    if text is None or text.count("{") + text.count("[") > limits.max_depth:
+        deep = _too_deep(schema, limits.max_depth)
+    if deep is not None or text is None:
         deep = deep or "#"
         nesting = {*_SCHEMA_VALUED, *_SCHEMA_LISTS, *_SCHEMA_MAPS, "enum", "const", "default"}
         keyword = next((p for p in reversed(deep.split("/")) if p in nesting), "$")
@@ -209,9 +227,8 @@ def _plain(text: str, schema: Any) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _check_cached(text: str) -> tuple[str, str, str] | None:
+    """The full checks of a schema that is not plain, by its canonical text."""
     schema = json.loads(text)
-    if _plain(text, schema):
-        return None  # valid and compilable by construction (grammar/plain.py)
     try:
         for sub, path in _walk(schema):
             for key in sub:
@@ -300,13 +317,14 @@ def check_tool_parameters(parameters: Any, limits: SchemaLimits | None = None) -
         return _NO_ARGUMENTS
     limits = limits or _DEFAULT_LIMITS
     try:  # exact text (key order shapes the grammar); the limits as plain ints compare fastest
-        key = (json.dumps(parameters), limits.max_depth, limits.max_bytes)
+        text = json.dumps(parameters)
     except (RecursionError, TypeError, ValueError):
         return _tool_parameters(parameters, limits)  # refused (or checked) the long way
+    key = (text, limits.max_depth, limits.max_bytes)
     verdict = _TOOLS.get(key)
     if verdict is None:
         try:
-            verdict = _tool_parameters(parameters, limits)
+            verdict = _tool_parameters(parameters, limits, text)
         except SchemaError as exc:
             verdict = exc
         if len(_TOOLS) >= _CACHED:
@@ -321,52 +339,59 @@ _TOOLS: dict[tuple[str, int, int], dict | SchemaError] = {}
 _NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
 
 
-def _tool_parameters(parameters: Any, limits: SchemaLimits) -> dict:
-    check_schema(parameters, limits)
+def _tool_parameters(parameters: Any, limits: SchemaLimits, text: str | None = None) -> dict:
+    """`text`: json.dumps(parameters), when already written (it is read back as the copy)."""
+    check_schema(parameters, limits, text)
     if parameters.get("type", "object") != "object":
         raise SchemaError("type", "#", "tool parameters must be a JSON Schema of type object")
-    return normalize_parameters(parameters)
+    return normalize_parameters(parameters, text)
 
 
-def normalize_parameters(parameters: Any) -> dict:
+def normalize_parameters(parameters: Any, text: str | None = None) -> dict:
     """The schema a tool's arguments are generated against.
 
     A missing schema means "no arguments" (OpenAI's convention). Objects that list their
     properties and say nothing about others get `additionalProperties: false`: every output
     stays valid against the original schema, and the model cannot invent keys. Branches of
     `allOf` are left alone, where that narrowing would make the branches contradict.
+    `text` is json.dumps(parameters) when the caller has written it already.
     """
     if parameters is None or parameters == {}:
         return {"type": "object", "properties": {}, "additionalProperties": False}
-    schema = json.loads(json.dumps(parameters))  # a deep copy; JSON values only, ten times faster
+    # a deep copy; JSON values only, ten times faster than copy.deepcopy
+    schema = json.loads(json.dumps(parameters) if text is None else text)
     _close_objects(schema, inside_all_of=False)
     return schema
+
+
+# How each subschema-bearing keyword holds its subschemas (`items` also as a list).
+_HOLDS = {
+    **dict.fromkeys(_SCHEMA_VALUED, "one"),
+    **dict.fromkeys(_SCHEMA_LISTS, "list"),
+    **dict.fromkeys(_SCHEMA_MAPS, "map"),
+}
+_OPEN_ENDED = frozenset({"additionalProperties", "patternProperties", "unevaluatedProperties"})
 
 
 def _close_objects(schema: Any, inside_all_of: bool) -> None:
     if not isinstance(schema, dict):
         return
-    open_ended = ("additionalProperties", "patternProperties", "unevaluatedProperties")
     if (
         not inside_all_of
         and isinstance(schema.get("properties"), dict)
-        and not any(k in schema for k in open_ended)
+        and _OPEN_ENDED.isdisjoint(schema)
     ):
         schema["additionalProperties"] = False
-    for key in _SCHEMA_VALUED:
-        if key in schema:
-            _close_objects(schema[key], inside_all_of)
-    for key in _SCHEMA_LISTS:
-        if isinstance(schema.get(key), list):
-            for sub in schema[key]:
-                _close_objects(sub, inside_all_of or key == "allOf")
-    if isinstance(schema.get("items"), list):
-        for sub in schema["items"]:
-            _close_objects(sub, inside_all_of)
-    for key in _SCHEMA_MAPS:
-        if isinstance(schema.get(key), dict):
-            for sub in schema[key].values():
-                _close_objects(sub, inside_all_of)
+    for key in _HOLDS.keys() & schema.keys():  # only the keywords present
+        value, holds = schema[key], _HOLDS[key]
+        if isinstance(value, dict):
+            subs: Any = value.values() if holds == "map" else (value,) if holds == "one" else ()
+        elif isinstance(value, list) and (holds == "list" or key == "items"):
+            subs = value
+        else:
+            continue
+        for sub in subs:
+            _close_objects(sub, inside_all_of or key == "allOf")
 
 
 def styled(schema: dict) -> dict:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import llguidance
 
-from strictcall.grammar.lark import json_rule, literal, regex_escape
+from strictcall.grammar.json_lark import shared_leaf
+from strictcall.grammar.lark import literal, regex_escape
 from strictcall.grammar.python_literal import (
     ALL_TYPES,
     NUMBER_KEYS,
@@ -30,7 +31,7 @@ from strictcall.grammar.python_literal import (
     significant,
     value_kind,
 )
-from strictcall.grammar.schema import SchemaError, check_compiles, styled
+from strictcall.grammar.schema import SchemaError, check_compiles
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,9 @@ class XmlParameterRules:
             if key in self.root:
                 rest = {**rest, key: self.root[key]}
         check_compiles(rest, path)  # compiled alone, an impossible value is an error
-        return self._add(json_rule(styled(rest)))
+        name, body = shared_leaf(rest)  # one rule for each distinct value schema
+        self.rules.append((name, body))
+        return name
 
     def _raw(self, schema: dict, path: str, kinds: frozenset[str]) -> str:
         """A lazy lexeme: raw text valid against a string schema, then `\\n</parameter>`."""

@@ -8,6 +8,7 @@ import pytest
 
 from strictcall.chat.tokenizer import load_tokenizer
 from strictcall.formats import ConstraintSpec, ToolSpec, get_format
+from strictcall.formats.constraint import ARGUMENTS
 from strictcall.grammar.forced import forced_tokens
 from strictcall.grammar.matchers import InvalidGrammar, LarkMemo, MatcherCache
 from strictcall.grammar.schema import check_tool_parameters
@@ -67,3 +68,43 @@ def test_copies_are_independent_and_warm_copies_mask_like_a_fresh_compile(tok, l
 def test_a_grammar_llguidance_refuses_is_named(lltok):
     with pytest.raises(InvalidGrammar):
         MatcherCache(lltok).matcher("start: undefined_rule\n")
+
+
+def _accepts(lltok, grammar: str, text: str) -> bool:
+    matcher = llguidance.LLMatcher(lltok, llguidance.LLMatcher.grammar_from_lark(grammar))
+    return matcher.consume_tokens(lltok.greedy_tokenize(text)) and matcher.is_accepting()
+
+
+@pytest.mark.parametrize("name", ["hermes", "qwen3_coder", "pythonic"])
+def test_a_new_tool_set_of_known_tools_reuses_their_argument_rules(lltok, name, monkeypatch):
+    fmt = get_format(name)
+    city = check_tool_parameters(
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    )
+    unit = check_tool_parameters(SCHEMA)
+    ARGUMENTS.clear()
+    calls = []
+    body = type(fmt.syntax.body)
+    real = body.arguments_lark
+
+    def counted(self, rule, schema):
+        calls.append(rule)
+        return real(self, rule, schema)
+
+    monkeypatch.setattr(body, "arguments_lark", counted)
+    fmt.grammar(ConstraintSpec(tools=(ToolSpec("a", city), ToolSpec("b", unit))))
+    assert len(calls) == 2
+    # another set: one tool seen before, and the same schema under a second name
+    spec = ConstraintSpec(
+        tools=(ToolSpec("b", unit), ToolSpec("c", city), ToolSpec("d", city)), mode="required"
+    )
+    grammar = fmt.grammar(spec)
+    assert len(calls) == 2  # nothing rebuilt
+    call = {
+        "hermes": '<tool_call>\n{{"name": "{}", "arguments": {{"city": "Paris"}}}}\n</tool_call>',
+        "qwen3_coder": "<tool_call>\n<function={}>\n<parameter=city>\nParis\n</parameter>\n"
+        "</function>\n</tool_call>",
+        "pythonic": '[{}(city="Paris")]',
+    }[name]
+    assert _accepts(lltok, grammar, call.format("c")) and _accepts(lltok, grammar, call.format("d"))
+    assert not _accepts(lltok, grammar, call.format("a"))  # not in this set
