@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from strictcall.formats.syntax import CallSyntax, Reasoning
+from strictcall.formats.syntax import NO_TOKENS, CallSyntax, Reasoning
 from strictcall.grammar.lark import (
     free_text_regex,
     is_special,
@@ -53,7 +53,8 @@ class ConstraintSpec:
     reasoning: bool = False  # the template lets the model write a reasoning block
     in_reasoning: bool = False  # the prompt already opened that block
     content: str | None = None  # a Lark rule body for the answer text (response_format)
-    special_tokens: Mapping[str, int] = field(default_factory=dict)
+    # one shared mapping when none is given: argument rules are kept by its identity
+    special_tokens: Mapping[str, int] = field(default_factory=lambda: NO_TOKENS)
 
 
 class _Lark:

@@ -87,9 +87,9 @@ def test_a_new_tool_set_of_known_tools_reuses_their_argument_rules(lltok, name, 
     body = type(fmt.syntax.body)
     real = body.arguments_lark
 
-    def counted(self, rule, schema):
+    def counted(self, rule, schema, special_tokens):
         calls.append(rule)
-        return real(self, rule, schema)
+        return real(self, rule, schema, special_tokens)
 
     monkeypatch.setattr(body, "arguments_lark", counted)
     fmt.grammar(ConstraintSpec(tools=(ToolSpec("a", city), ToolSpec("b", unit))))
