@@ -94,6 +94,10 @@ class Format:
     # `to=python`): for these the prompt gets `builtin_tools=[...]` instead of functions, and
     # their ToolSpecs are marked `native` so the grammar and parser use the family's own form.
     native_builtin_tools: frozenset[str] = frozenset()
+    # What a plain answer ends with where calls would follow it (Kimi K3 closes its response
+    # block, then opens its tools block): the grammar lets an answer without calls end with
+    # it, the parser drops it from the content's end.
+    answer_end: str = ""
     # Special tokens the family cannot be served without (Harmony's channels): a server asked
     # for this format on a tokenizer that lacks one refuses to start.
     required_tokens: tuple[str, ...] = ()
@@ -139,6 +143,7 @@ class Format:
             in_reasoning=in_reasoning,
             new_id=self.new_id,
             check_arguments=arguments_check(tool_schemas(tools)) if validate else None,
+            answer_end=self.answer_end,
         )
 
     def _bound(self, tools: ToolsArg) -> tuple[CallSyntax, ...]:
@@ -153,7 +158,7 @@ class Format:
 
     def render_answer(self, text: str) -> str:
         """A plain answer (no calls) as the family writes it; see `render_calls`."""
-        return text
+        return text + self.answer_end
 
     def parse(self, text: str, tools: ToolsArg = None, **options: Any) -> ParseResult:
         """Parse a whole output: `.content`, `.reasoning`, `.tool_calls`."""
@@ -178,4 +183,4 @@ class Format:
         """Lark grammar enforcing `spec` in this family's own syntax (None: unconstrained)."""
         written = tuple(w for w in self.written if w != self.syntax)
         others = tuple(s for s in self.syntaxes[1:] if s not in written)
-        return build_grammar(self.syntax, self.reasoning, spec, others, written)
+        return build_grammar(self.syntax, self.reasoning, spec, others, written, self.answer_end)

@@ -29,12 +29,13 @@ class _State(Enum):
 
 
 class _Emitter:
-    """Drops leading characters in `lead_chars` and holds trailing `trail_chars` until more
-    text proves they are not the end."""
+    """Drops leading characters in `lead_chars` and holds trailing `trail_chars` (or what may
+    be the `tail` an answer ends with) until more text proves they are not the end."""
 
-    def __init__(self, lead_chars: str = "", trail_chars: str = ""):
+    def __init__(self, lead_chars: str = "", trail_chars: str = "", tail: str = ""):
         self.lead_chars = lead_chars
         self.trail_chars = trail_chars
+        self.tail = tail
         self.leading = True
         self.held = ""
 
@@ -44,6 +45,11 @@ class _Emitter:
             if not text:
                 return ""
             self.leading = False
+        if self.tail:
+            text = self.held + text
+            keep = len(self.tail) if text.endswith(self.tail) else partial_suffix(text, [self.tail])
+            self.held = text[len(text) - keep :]
+            return text[: len(text) - keep]
         if not self.trail_chars:
             return text
         body = text.rstrip(self.trail_chars)
@@ -71,6 +77,7 @@ class StreamParser(TextMachine[_State]):
         in_reasoning: bool = False,
         new_id: IdFactory = openai_call_id,
         check_arguments: Callable[[str, str], str | None] | None = None,
+        answer_end: str = "",
     ):
         if syntax is None:
             syntax = ()
@@ -85,7 +92,8 @@ class StreamParser(TextMachine[_State]):
         super().__init__(
             _HANDLERS, _State.REASONING if in_reasoning and reasoning else _State.START
         )
-        self.content = _Emitter()
+        self.answer_end = answer_end
+        self.content = _Emitter(tail=answer_end)
         self.thought = _Emitter("\n", "\n")
         # markers that start a section anywhere, longest first (it wins a tie)
         triggers = {s.trigger for s in self.syntaxes if not s.at_start}
@@ -121,6 +129,14 @@ class StreamParser(TextMachine[_State]):
             partial = "".join(self.raw) + rest
             if partial.strip():
                 self._content(partial)
+        self._release(drop_tail=True)
+
+    def _release(self, drop_tail: bool = False) -> None:
+        """Content held as a possible answer end is content after all (or, where the answer
+        ends with it, `drop_tail`, is dropped)."""
+        held, self.content.held = self.content.held, ""
+        if held and self.content.tail and not (drop_tail and held == self.content.tail):
+            self._emit_content(held)
 
     # ---- output -------------------------------------------------------------------------
     def _content(self, text: str) -> None:
@@ -165,7 +181,7 @@ class StreamParser(TextMachine[_State]):
         if i >= 0:
             self._reasoning(self.buf[pos:i])
             self.thought.held = ""
-            self.content = _Emitter("\n")
+            self.content = _Emitter("\n", tail=self.answer_end)
             self._answer()
             return i + len(end)
         stop = len(self.buf) - partial_suffix(self.buf[pos:], [end])
@@ -312,6 +328,7 @@ class StreamParser(TextMachine[_State]):
 
     def _begin_call(self) -> None:
         assert self.syntax is not None
+        self._release()
         self.index = self.calls
         self.calls += 1
         self.announced = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from strictcall.formats.base import Format
@@ -204,7 +205,9 @@ class PythonCallBody(Body):
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
         return f"{literal(name + '(')} {args_rule} {literal(')')}"
 
-    def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
+    def arguments_lark(
+        self, rule: str, schema: dict, special_tokens: Mapping[str, int] | None = None
+    ) -> list[tuple[str, str]]:
         return PythonLiteralRules(rule, schema).keyword_arguments(rule)
 
     def parser(self) -> BodyParser:

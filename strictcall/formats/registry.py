@@ -19,6 +19,7 @@ from strictcall.formats.harmony import HARMONY
 from strictcall.formats.hermes import HERMES
 from strictcall.formats.internlm import INTERNLM
 from strictcall.formats.kimi import KIMI_K2
+from strictcall.formats.kimi_k3 import KIMI_K3
 from strictcall.formats.lfm2 import LFM2
 from strictcall.formats.llama3 import LLAMA3_JSON
 from strictcall.formats.minimax import MINIMAX_M2
@@ -45,6 +46,7 @@ _BUILTIN: tuple[Format, ...] = (
     GLM45,
     GLM47,
     KIMI_K2,
+    KIMI_K3,
     MINIMAX_M2,
     DEEPSEEK_V32,
     SEED_OSS,

@@ -72,12 +72,15 @@ class Body(ABC):
     def render(self, name: str, arguments: str) -> str:
         """One call in canonical form (`arguments` is compact JSON text)."""
 
-    def arguments_lark(self, rule: str, schema: dict) -> list[tuple[str, str]]:
+    def arguments_lark(
+        self, rule: str, schema: dict, special_tokens: Mapping[str, int] | None = None
+    ) -> list[tuple[str, str]]:
         """Lark rules for one tool's arguments, as (head, body) pairs; the first defines `rule`.
 
         A JSON object by default; bodies that write arguments otherwise (Python keyword
         arguments, XML parameters) build them from the schema and name helper rules
-        `rule_...`. What cannot be enforced raises `SchemaError` naming the keyword.
+        `rule_...`, their markers' special tokens as tokens. What cannot be enforced raises
+        `SchemaError` naming the keyword.
         """
         return [(rule, json_rule(styled(schema)))]
 

@@ -81,6 +81,12 @@ def is_special(text: str, special_tokens: Mapping[str, int]) -> bool:
     return bool(text) and all(isinstance(p, int) for p in split_special(text, special_tokens))
 
 
+def opens_special(text: str, special_tokens: Mapping[str, int]) -> bool:
+    """`text` begins with a special token: free text before it cannot run into it."""
+    parts = split_special(text, special_tokens)
+    return bool(parts) and isinstance(parts[0], int)
+
+
 def text_rule(text: str, special_tokens: Mapping[str, int]) -> str:
     """Lark for `text`, where any substring that is a single special token becomes that token.
 

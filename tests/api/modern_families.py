@@ -165,6 +165,13 @@ DEEPSEEK_V32 = TinyFamily(
     bos="<｜begin▁of▁sentence｜>",
     pad="<｜▁pad▁｜>",
 )
+KIMI_K3 = TinyFamily(
+    name="kimi-k3",
+    template=_template("Kimi-K3.jinja"),
+    control_tokens=("<|open|>", "<|close|>", "<|sep|>", "<|end_of_msg|>", "[PAD]"),
+    eos="<|end_of_msg|>",
+    pad="[PAD]",
+)
 
 # Fewer seeds than the older families: 5 modes x 8 x 2 = 80 generations each.
 _SEEDS = 8
@@ -173,6 +180,13 @@ MODERN_CASES = [
         GLM46, "glm45", favour={"<tool_call>": 5, "<think>": 6, "</think>": 6}, reasoning=True
     ),
     FamilyCase(KIMI_K2, "kimi_k2", favour={"<|tool_calls_section_begin|>": 5}),
+    FamilyCase(
+        KIMI_K3,
+        "kimi_k3",
+        favour={"<|close|>": 5, "<|open|>": 8},
+        reasoning=True,
+        reasoning_markers=("<|open|>think<|sep|>", "<|close|>think<|sep|><|open|>response<|sep|>"),
+    ),
     FamilyCase(
         MINIMAX_M2, "minimax_m2", favour={"</think>": 8, "<minimax:tool_call>": 5}, reasoning=True
     ),

@@ -28,6 +28,7 @@ TEMPLATES = {
     "lfm2": "LFM2.5-8B-A1B.jinja",
     "phi4_mini_json": "fireworks-ai-llama-3-firefunction-v2.jinja",
     "kimi_k2": "Kimi-K2-Instruct.jinja",
+    "kimi_k3": "Kimi-K3.jinja",
 }
 
 
