@@ -219,3 +219,18 @@ def test_a_plain_answer_may_close_its_tags_and_calls_may_follow_text(accepts):
     assert accepts(auto, "Hi." + _one("days", "number", "2"))
     assert not accepts(auto, f"Hi.{CLOSE}response{SEP}")
     assert not accepts(K3.grammar(SPEC), f"Hi.{CLOSE}response{SEP}{CLOSE}message{SEP}")
+
+
+def test_history_results_are_matched_to_calls_by_any_id():
+    """The template finds a result's call by `tool_call_id` (any id, ours included) and writes
+    the result under the call's name and number; the id itself is never in the prompt."""
+    call_id = "call_Zq81bXW0e2h3C4kL5mN6oP7r"
+    fn = {"name": "get_weather", "arguments": {"city": "Paris"}}
+    messages = [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": call_id, "function": fn}]},
+        {"role": "tool", "tool_call_id": call_id, "content": "sunny 21C"},
+    ]
+    text = render_text(TEMPLATE, messages, TOOLS, {})
+    assert f'{OPEN}message role="tool" tool="get_weather" index="1"{SEP}sunny 21C' in text
+    assert call_id not in text
