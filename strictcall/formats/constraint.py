@@ -118,14 +118,15 @@ def build_grammar(
     variants: Sequence[CallSyntax] = (),
     written: Sequence[CallSyntax] = (),
     answer_end: str = "",
+    answer_start: str = "",
 ) -> str | None:
     """Lark for the request, or None when the output is unconstrained.
 
     `syntax` is what the model writes; `variants` are other spellings the parser also reads,
     kept out of free text like the syntax's own trigger. `written` are further spellings the
     grammar lets the model write wherever calls may be made (each opens the answer and shares
-    `syntax`'s body; see `Format.written`). `answer_end`: what an answer without calls may
-    end with (see `Format.answer_end`).
+    `syntax`'s body; see `Format.written`). `answer_start`/`answer_end`: what an answer
+    without calls opens with / may end with (see `Format.answer_start`).
     """
     use_tools = bool(spec.tools) and syntax is not None
     think = reasoning if spec.reasoning else None
@@ -143,7 +144,7 @@ def build_grammar(
     reserved = _reserved(everything, reasoning) if use_tools else _Reserved()
     if not use_tools or spec.mode == "none":
         # the triggers stay unreachable even when spelled in ordinary tokens
-        answer = g.add("answer", _ended(g, spec, reserved, answer_end, tokens))
+        answer = g.add("answer", _plain(g, spec, reserved, (answer_start, answer_end), tokens))
     else:
         assert syntax is not None
         tools = spec.tools
@@ -160,7 +161,7 @@ def build_grammar(
         ]
         if spec.mode == "auto":
             answer = _auto_answer(
-                g, syntax, tools, parallel, spec, tokens, reserved, alts, answer_end
+                g, syntax, tools, parallel, spec, tokens, reserved, alts, (answer_start, answer_end)
             )
         else:
             part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
@@ -177,19 +178,25 @@ def build_grammar(
     return g.text()
 
 
-def _ended(
-    g: _Lark, spec: ConstraintSpec, reserved: _Reserved, answer_end: str, tokens: dict[str, int]
+def _plain(
+    g: _Lark,
+    spec: ConstraintSpec,
+    reserved: _Reserved,
+    framing: tuple[str, str],
+    tokens: dict[str, int],
 ) -> str:
-    """An answer without calls, which may end with `answer_end` (see `Format.answer_end`)."""
+    """An answer without calls, between the family's `framing` (what it opens with, what it
+    may end with: `Format.answer_start`, `Format.answer_end`)."""
     content = _content_rule(g, spec, reserved)
-    if not answer_end:
-        return content
-    if spec.content is not None or opens_special(answer_end, tokens):
-        return g.add("ended", f"{content} ({text_rule(answer_end, tokens)})?")
-    # spelled in ordinary tokens, free text could run into it: a lazy lexeme ends there
-    others = [*reserved.anywhere, *reserved.markers]
-    ended = g.add("ended_text[lazy]", lazy_until_regex(answer_end, others, reserved.leading))
-    return g.add("ended", f"{content} | {ended}")
+    start, end = framing
+    head = f"{text_rule(start, tokens)} " if start else ""
+    if end and (spec.content is not None or opens_special(end, tokens)):
+        content = f"{content} ({text_rule(end, tokens)})?"
+    elif end:  # spelled in ordinary tokens, free text could run into it: a lazy lexeme ends there
+        others = [*reserved.anywhere, *reserved.markers]
+        ended = g.add("ended_text[lazy]", lazy_until_regex(end, others, reserved.leading))
+        content = f"({content} | {ended})"
+    return g.add("plain", head + content) if head or end else content
 
 
 def _content_rule(g: _Lark, spec: ConstraintSpec, reserved: _Reserved) -> str:
@@ -207,12 +214,12 @@ def _auto_answer(
     tokens: dict[str, int],
     reserved: _Reserved,
     alts: Sequence[str] = (),
-    answer_end: str = "",
+    framing: tuple[str, str] = ("", ""),
 ) -> str:
     trigger = syntax.trigger
     content = _content_rule(g, spec, reserved)
     extra = "".join(f" | {a}" for a in alts)
-    text = _ended(g, spec, reserved, answer_end, tokens)
+    text = _plain(g, spec, reserved, framing, tokens)
     if spec.content is not None or syntax.at_start:
         # a response format governs the answer, or calls may only open it: text or calls
         part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)

@@ -19,6 +19,7 @@ from strictcall.formats.types import Delta, IdFactory, openai_call_id
 class _State(Enum):
     START = auto()  # nothing but whitespace seen yet
     REASONING = auto()
+    HEADER = auto()  # the answer's first characters: the opening of a plain answer?
     LEAD = auto()  # the answer's first characters: a call syntax that counts only here?
     CONTENT = auto()
     OPENING = auto()  # matching markers between the trigger and the first body
@@ -77,7 +78,7 @@ class StreamParser(TextMachine[_State]):
         in_reasoning: bool = False,
         new_id: IdFactory = openai_call_id,
         check_arguments: Callable[[str, str], str | None] | None = None,
-        answer_end: str = "",
+        answer: tuple[str, str] = ("", ""),
     ):
         if syntax is None:
             syntax = ()
@@ -92,8 +93,9 @@ class StreamParser(TextMachine[_State]):
         super().__init__(
             _HANDLERS, _State.REASONING if in_reasoning and reasoning else _State.START
         )
-        self.answer_end = answer_end
-        self.content = _Emitter(tail=answer_end)
+        # what a plain answer opens with and may end with (Format.answer_start, answer_end)
+        self.answer_start, self.answer_end = answer
+        self.content = _Emitter(tail=self.answer_end)
         self.thought = _Emitter("\n", "\n")
         # markers that start a section anywhere, longest first (it wins a tie)
         triggers = {s.trigger for s in self.syntaxes if not s.at_start}
@@ -111,7 +113,7 @@ class StreamParser(TextMachine[_State]):
 
     def _end(self, rest: str) -> None:
         state = self.state
-        if state in (_State.START, _State.LEAD, _State.CONTENT):
+        if state in (_State.START, _State.HEADER, _State.LEAD, _State.CONTENT):
             self._content("".join(self.raw) + rest)  # raw: whitespace LEAD looked past
         elif state is _State.REASONING:
             self._reasoning(rest)
@@ -160,7 +162,7 @@ class StreamParser(TextMachine[_State]):
         i = pos
         while i < len(buf) and buf[i].isspace():
             i += 1
-        marker = self.reasoning.start if self.reasoning else None
+        marker = self.reasoning.start.lstrip() if self.reasoning else None
         if marker:
             if buf.startswith(marker, i):
                 self.state = _State.REASONING
@@ -170,9 +172,28 @@ class StreamParser(TextMachine[_State]):
         self._answer()
         return pos
 
-    def _answer(self) -> None:
-        """The answer begins (after any reasoning)."""
+    def _answer(self, header: bool = True) -> None:
+        """The answer begins (after any reasoning, and its plain opening where `header`)."""
+        if header and self.answer_start:
+            self.matcher = PartsMatcher([self.answer_start.split()])
+            self.state = _State.HEADER
+            return
         self.state = _State.LEAD if self.leading else _State.CONTENT
+
+    def _on_header(self, pos: int) -> int:
+        """A plain answer's opening is dropped (then no call can open the answer); anything
+        else is read again as the answer's start."""
+        assert self.matcher is not None
+        new, result = self.matcher.feed(self.buf, pos + self.looked)
+        if result is None:
+            self.looked = new - pos
+            return pos
+        self.matcher, self.looked = None, 0
+        if result < 0:
+            self._answer(header=False)
+            return pos
+        self.state = _State.CONTENT
+        return new
 
     def _on_reasoning(self, pos: int) -> int:
         assert self.reasoning is not None
@@ -403,6 +424,7 @@ class StreamParser(TextMachine[_State]):
 _HANDLERS: dict[_State, Callable[[StreamParser, int], int]] = {
     _State.START: StreamParser._on_start,
     _State.REASONING: StreamParser._on_reasoning,
+    _State.HEADER: StreamParser._on_header,
     _State.LEAD: StreamParser._on_lead,
     _State.CONTENT: StreamParser._on_content,
     _State.OPENING: StreamParser._on_opening,

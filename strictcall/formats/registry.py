@@ -24,6 +24,7 @@ from strictcall.formats.lfm2 import LFM2
 from strictcall.formats.llama3 import LLAMA3_JSON
 from strictcall.formats.minimax import MINIMAX_M2
 from strictcall.formats.mistral import MISTRAL
+from strictcall.formats.muse_glimmer import MUSE_GLIMMER
 from strictcall.formats.nemotron import NEMOTRON
 from strictcall.formats.pythonic import LLAMA4_PYTHONIC, PYTHONIC
 from strictcall.formats.qwen3_coder import QWEN3_CODER
@@ -56,6 +57,7 @@ _BUILTIN: tuple[Format, ...] = (
     FUNCTOOLS,
     COMMAND_R7B,
     APRIEL,
+    MUSE_GLIMMER,
 )
 
 _FORMATS: dict[str, Format] = {}

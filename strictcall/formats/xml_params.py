@@ -108,7 +108,7 @@ class _XmlParamsParser(ObjectArguments):
         self.name = None
         self.done = False
         self.error = None
-        self.stage = "name"  # name | index | between | param | key_close | value
+        self.stage = "name"  # name | index | repeat | between | param | key_close | value
         self.written_name = ""  # the name, while the call's index is read
         self.chunks: list[str] = []
         self.tool: dict = {}
@@ -135,6 +135,8 @@ class _XmlParamsParser(ObjectArguments):
                 pos = self._feed_key_close(text, pos)
             elif stage == "index":
                 pos = self._feed_index(text, pos)
+            elif stage == "repeat":
+                pos = self._feed_repeat(text, pos)
             else:
                 pos = self._feed_between(text, pos)
             if pos == before and self.stage == stage and not self.done and self.error is None:
@@ -160,7 +162,25 @@ class _XmlParamsParser(ObjectArguments):
         if self.tags.call_index:  # then the call's number: read, not needed (see kimi_k3.py)
             self.chunks, self.written_name, self.stage = [], word, "index"
             return pos
+        if self.tags.name_repeat:  # then the same name again
+            self.chunks, self.written_name, self.stage = [], word, "repeat"
+            return pos
         return self._name_done(word, text, pos)
+
+    def _feed_repeat(self, text: str, pos: int) -> int:
+        """`name_repeat` then the name once more (muse-glimmer's header, then its invoke)."""
+        expected = self.tags.again(self.written_name)
+        seen = "".join(self.chunks)
+        while pos < len(text) and len(seen) < len(expected):
+            if text[pos] != expected[len(seen)]:
+                self.error = "expected the name again after the header"
+                return pos
+            seen += text[pos]
+            pos += 1
+        self.chunks = [seen]
+        if len(seen) < len(expected):
+            return pos
+        return self._name_done(self.written_name, text, pos)
 
     def _feed_index(self, text: str, pos: int) -> int:
         """`call_index` then digits after the name (Kimi K3's `" index="1`)."""
@@ -331,7 +351,7 @@ class XmlParamsBody(Body):
 
     def lark(self, name: str, args_rule: str, special_tokens: dict[str, int]) -> str:
         t = self.tags
-        head = text_rule(name + t.name_end, special_tokens)
+        head = text_rule(name + t.again(name) + t.name_end, special_tokens)
         if t.call_index:  # any number: the parser does not need it
             index = text_rule(name + t.call_index, special_tokens)
             head = f"{index} /[1-9][0-9]{{0,3}}/ {text_rule(t.name_end, special_tokens)}"
@@ -350,7 +370,7 @@ class XmlParamsBody(Body):
 
     def render(self, name: str, arguments: str) -> str:
         t = self.tags
-        out = [name, f"{t.call_index}1" if t.call_index else "", t.name_end]
+        out = [name, f"{t.call_index}1" if t.call_index else "", t.again(name), t.name_end]
         for key, value in json.loads(arguments).items():
             text = value if isinstance(value, str) else compact_json(value)
             opening = t.opening
@@ -367,4 +387,5 @@ class XmlParamsBody(Body):
             *self.tags.key_close.split(),
             *(part for c in self.tags.typed_closes for part in c.split()),
             *self.tags.call_index.split(),
+            *self.tags.name_repeat.split(),
         )

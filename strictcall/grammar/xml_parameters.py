@@ -58,6 +58,14 @@ class XmlTags:
     # Written after the function's name, then the call's number, then `name_end` (Kimi K3's
     # `" index="`).
     call_index: str = ""
+    # Written after the name, then the name again, then `name_end` (muse-glimmer's header
+    # names the recipient, `<|message|><atem:function_calls>\n<atem:invoke name="`, and the
+    # invoke names it again): the parser holds the two to be the same.
+    name_repeat: str = ""
+
+    def again(self, name: str) -> str:
+        """What follows the name where it is written twice ("" where it is not)."""
+        return self.name_repeat + name if self.name_repeat else ""
 
     def typed_close(self, kind: str) -> str:
         """The key's closing for a value of JSON `kind` written as JSON."""

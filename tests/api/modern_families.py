@@ -172,6 +172,14 @@ KIMI_K3 = TinyFamily(
     eos="<|end_of_msg|>",
     pad="[PAD]",
 )
+MUSE_GLIMMER = TinyFamily(
+    name="muse-glimmer",
+    template=_template("muse-glimmer.jinja"),
+    control_tokens=("<|start|>", "<|message|>", "<|eom|>", "<|eot|>", "<|patch|>", "<|video|>"),
+    added_tokens=("<atem:function_calls>", "</atem:function_calls>"),
+    eos="<|eot|>",
+    pad="<|video|>",
+)
 
 # Fewer seeds than the older families: 5 modes x 8 x 2 = 80 generations each.
 _SEEDS = 8
@@ -186,6 +194,13 @@ MODERN_CASES = [
         favour={"<|close|>": 5, "<|open|>": 8},
         reasoning=True,
         reasoning_markers=("<|open|>think<|sep|>", "<|close|>think<|sep|><|open|>response<|sep|>"),
+    ),
+    FamilyCase(
+        MUSE_GLIMMER,
+        "muse_glimmer",
+        favour={"<|eom|>": 5, "<atem:function_calls>": 5},
+        reasoning=True,
+        reasoning_markers=(" to=self<|message|>", "<|eom|><|start|>assistant"),
     ),
     FamilyCase(
         MINIMAX_M2, "minimax_m2", favour={"</think>": 8, "<minimax:tool_call>": 5}, reasoning=True
