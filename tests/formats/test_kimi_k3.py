@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 
-import llguidance
-import llguidance.hf
 import pytest
-from transformers import AutoTokenizer
 
 from strictcall.chat.render import render_text
 from strictcall.formats import ConstraintSpec, ToolSpec, get_format
@@ -155,17 +152,6 @@ def test_the_template_json_block_is_not_read():
     )
     result = K3.parse(text, TOOLS)
     assert not result.tool_calls and result.content
-
-
-@pytest.fixture(scope="module")
-def accepts(demo_model):
-    tok = llguidance.hf.from_tokenizer(AutoTokenizer.from_pretrained(demo_model))
-
-    def run(grammar: str, text: str) -> bool:
-        m = llguidance.LLMatcher(tok, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
-        return m.consume_tokens(tok.greedy_tokenize(text)) and m.is_accepting()
-
-    return run
 
 
 def _one(key: str, kind: str, value: str) -> str:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 
-import llguidance
-import llguidance.hf
 import pytest
-from transformers import AutoTokenizer
 
 from strictcall.chat.render import render_text
 from strictcall.formats import ConstraintSpec, ToolSpec, get_format
@@ -142,17 +139,6 @@ def test_reading_does_not_depend_on_chunking():
 def test_what_is_not_a_call_is_content(text):
     result = MUSE.parse(text, TOOLS)
     assert not result.tool_calls and result.content == text
-
-
-@pytest.fixture(scope="module")
-def accepts(demo_model):
-    tok = llguidance.hf.from_tokenizer(AutoTokenizer.from_pretrained(demo_model))
-
-    def run(grammar: str, text: str) -> bool:
-        m = llguidance.LLMatcher(tok, llguidance.LLMatcher.grammar_from_lark(grammar), log_level=0)
-        return m.consume_tokens(tok.greedy_tokenize(text)) and m.is_accepting()
-
-    return run
 
 
 SPECS = tuple(ToolSpec(t["function"]["name"], SCHEMA) for t in TOOLS)
