@@ -289,7 +289,8 @@ def _reasoning_rule(
 ) -> str:
     """The reasoning block: free text, which spells no marker but its own end."""
     opening = "" if spec.in_reasoning else _piece(think.start, tokens)
-    others = [m for m in (*reserved.anywhere, *reserved.markers) if m not in think.end]
+    # parts of the end marker too (Kimi K3's `<|sep|>`): they are free text nowhere
+    others = [m for m in (*reserved.anywhere, *reserved.markers) if m != think.end]
     if opens_special(think.end, tokens):  # THOUGHT cannot run into it
         g.add("THOUGHT", free_text_regex([think.end, *others]))
         body = _join("THOUGHT", _piece(think.end, tokens))
