@@ -215,4 +215,21 @@ def template_variables(tokenizer: ModelTokenizer) -> dict[str, Any]:
 
 
 def template_has_reasoning(template: str, reasoning: Reasoning | None) -> bool:
-    return reasoning is not None and reasoning.start in template and reasoning.end in template
+    """Does the template write the family's reasoning markers? Spelled in it, or (where it
+    builds them from pieces, as Kimi K3's `<|open|>think<|sep|>`) around the reasoning of an
+    earlier answer it renders."""
+    if reasoning is None:
+        return False
+    if reasoning.start in template and reasoning.end in template:
+        return True
+    thought = "Thinking it over"
+    messages = [
+        {"role": "user", "content": "Hello"},
+        {"role": "assistant", "content": "Hi", "reasoning_content": thought},
+    ]
+    try:
+        text = render_text(template, messages, None, {"bos_token": "", "eos_token": ""})
+    except TemplateError:  # a template that cannot render this says nothing of its markers
+        return False
+    at = text.find(thought)
+    return at >= 0 and reasoning.start in text[:at] and reasoning.end in text[at:]

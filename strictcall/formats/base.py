@@ -94,6 +94,14 @@ class Format:
     # `to=python`): for these the prompt gets `builtin_tools=[...]` instead of functions, and
     # their ToolSpecs are marked `native` so the grammar and parser use the family's own form.
     native_builtin_tools: frozenset[str] = frozenset()
+    # What a plain answer opens with, where a call would open it instead (muse-glimmer's
+    # ` to=user<|message|>`, beside ` to=NAME<|message|>` for a call): the grammar writes it,
+    # the parser drops it.
+    answer_start: str = ""
+    # What a plain answer ends with where calls would follow it (Kimi K3 closes its response
+    # block, then opens its tools block): the grammar lets an answer without calls end with
+    # it, the parser drops it from the content's end.
+    answer_end: str = ""
     # Special tokens the family cannot be served without (Harmony's channels): a server asked
     # for this format on a tokenizer that lacks one refuses to start.
     required_tokens: tuple[str, ...] = ()
@@ -139,6 +147,7 @@ class Format:
             in_reasoning=in_reasoning,
             new_id=self.new_id,
             check_arguments=arguments_check(tool_schemas(tools)) if validate else None,
+            answer=(self.answer_start, self.answer_end),
         )
 
     def _bound(self, tools: ToolsArg) -> tuple[CallSyntax, ...]:
@@ -153,7 +162,7 @@ class Format:
 
     def render_answer(self, text: str) -> str:
         """A plain answer (no calls) as the family writes it; see `render_calls`."""
-        return text
+        return self.answer_start + text + self.answer_end
 
     def parse(self, text: str, tools: ToolsArg = None, **options: Any) -> ParseResult:
         """Parse a whole output: `.content`, `.reasoning`, `.tool_calls`."""
@@ -178,4 +187,6 @@ class Format:
         """Lark grammar enforcing `spec` in this family's own syntax (None: unconstrained)."""
         written = tuple(w for w in self.written if w != self.syntax)
         others = tuple(s for s in self.syntaxes[1:] if s not in written)
-        return build_grammar(self.syntax, self.reasoning, spec, others, written)
+        return build_grammar(
+            self.syntax, self.reasoning, spec, others, written, self.answer_end, self.answer_start
+        )

@@ -18,8 +18,8 @@ from typing import Literal
 from strictcall.formats.syntax import NO_TOKENS, CallSyntax, Reasoning
 from strictcall.grammar.lark import (
     free_text_regex,
-    is_special,
     lazy_until_regex,
+    opens_special,
     text_rule,
 )
 from strictcall.grammar.matchers import ArgumentsMemo
@@ -119,13 +119,16 @@ def build_grammar(
     spec: ConstraintSpec,
     variants: Sequence[CallSyntax] = (),
     written: Sequence[CallSyntax] = (),
+    answer_end: str = "",
+    answer_start: str = "",
 ) -> str | None:
     """Lark for the request, or None when the output is unconstrained.
 
     `syntax` is what the model writes; `variants` are other spellings the parser also reads,
     kept out of free text like the syntax's own trigger. `written` are further spellings the
     grammar lets the model write wherever calls may be made (each opens the answer and shares
-    `syntax`'s body; see `Format.written`).
+    `syntax`'s body; see `Format.written`). `answer_start`/`answer_end`: what an answer
+    without calls opens with / may end with (see `Format.answer_start`).
     """
     use_tools = bool(spec.tools) and syntax is not None
     think = reasoning if spec.reasoning else None
@@ -144,7 +147,7 @@ def build_grammar(
     reserved = _reserved(everything, reasoning) if use_tools else _Reserved()
     if not use_tools or spec.mode == "none":
         # the triggers stay unreachable even when spelled in ordinary tokens
-        answer = g.add("answer", _content_rule(g, spec, reserved))
+        answer = g.add("answer", _plain(g, spec, reserved, (answer_start, answer_end), tokens))
     else:
         assert syntax is not None
         tools = spec.tools
@@ -160,7 +163,9 @@ def build_grammar(
             for i, w in enumerate(written)
         ]
         if spec.mode == "auto":
-            answer = _auto_answer(g, syntax, tools, parallel, spec, tokens, reserved, alts)
+            answer = _auto_answer(
+                g, syntax, tools, parallel, spec, tokens, reserved, alts, (answer_start, answer_end)
+            )
         else:
             part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
             part = " | ".join([part, *alts])
@@ -174,6 +179,27 @@ def build_grammar(
         block = _reasoning_rule(g, think, spec, tokens, reserved)
         g.add("start", f"{block} {answer}" if spec.in_reasoning else f"{block}? {answer}")
     return g.text()
+
+
+def _plain(
+    g: _Lark,
+    spec: ConstraintSpec,
+    reserved: _Reserved,
+    framing: tuple[str, str],
+    tokens: Mapping[str, int],
+) -> str:
+    """An answer without calls, between the family's `framing` (what it opens with, what it
+    may end with: `Format.answer_start`, `Format.answer_end`)."""
+    content = _content_rule(g, spec, reserved)
+    start, end = framing
+    head = f"{text_rule(start, tokens)} " if start else ""
+    if end and (spec.content is not None or opens_special(end, tokens)):
+        content = f"{content} ({text_rule(end, tokens)})?"
+    elif end:  # spelled in ordinary tokens, free text could run into it: a lazy lexeme ends there
+        others = [*reserved.anywhere, *reserved.markers]
+        ended = g.add("ended_text[lazy]", lazy_until_regex(end, others, reserved.leading))
+        content = f"({content} | {ended})"
+    return g.add("plain", head + content) if head or end else content
 
 
 def _content_rule(g: _Lark, spec: ConstraintSpec, reserved: _Reserved) -> str:
@@ -191,23 +217,26 @@ def _auto_answer(
     tokens: Mapping[str, int],
     reserved: _Reserved,
     alts: Sequence[str] = (),
+    framing: tuple[str, str] = ("", ""),
 ) -> str:
     trigger = syntax.trigger
     content = _content_rule(g, spec, reserved)
     extra = "".join(f" | {a}" for a in alts)
+    text = _plain(g, spec, reserved, framing, tokens)
     if spec.content is not None or syntax.at_start:
         # a response format governs the answer, or calls may only open it: text or calls
         part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
-        return g.add("answer", f"{content} | {part}{extra}")
-    if is_special(trigger, tokens):
+        return g.add("answer", f"{text} | {part}{extra}")
+    if opens_special(trigger, tokens):
+        # a trigger that opens with a special token: free text cannot run into it
         part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
-        return g.add("answer", f"{content} | {content} {part}{extra}")
+        return g.add("answer", f"{text} | {content} {part}{extra}")
     # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
     # trigger, so the lexer never has to take back text it already gave to content.
     others = [t for t in reserved.anywhere + reserved.markers if t != trigger]
     head = g.add("head[lazy]", lazy_until_regex(trigger, others, reserved.leading))
     rest = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=True)
-    return g.add("answer", f"{content} | {head} {rest}{extra}")
+    return g.add("answer", f"{text} | {head} {rest}{extra}")
 
 
 def _tool_part(
@@ -268,8 +297,9 @@ def _reasoning_rule(
 ) -> str:
     """The reasoning block: free text, which spells no marker but its own end."""
     opening = "" if spec.in_reasoning else _piece(think.start, tokens)
-    others = [m for m in (*reserved.anywhere, *reserved.markers) if m not in think.end]
-    if think.end in tokens:
+    # parts of the end marker too (Kimi K3's `<|sep|>`): they are free text nowhere
+    others = [m for m in (*reserved.anywhere, *reserved.markers) if m != think.end]
+    if opens_special(think.end, tokens):  # THOUGHT cannot run into it
         g.add("THOUGHT", free_text_regex([think.end, *others]))
         body = _join("THOUGHT", _piece(think.end, tokens))
     else:

@@ -19,6 +19,7 @@ from strictcall.formats.types import Delta, IdFactory, openai_call_id
 class _State(Enum):
     START = auto()  # nothing but whitespace seen yet
     REASONING = auto()
+    HEADER = auto()  # the answer's first characters: the opening of a plain answer?
     LEAD = auto()  # the answer's first characters: a call syntax that counts only here?
     CONTENT = auto()
     OPENING = auto()  # matching markers between the trigger and the first body
@@ -29,12 +30,13 @@ class _State(Enum):
 
 
 class _Emitter:
-    """Drops leading characters in `lead_chars` and holds trailing `trail_chars` until more
-    text proves they are not the end."""
+    """Drops leading characters in `lead_chars` and holds trailing `trail_chars` (or what may
+    be the `tail` an answer ends with) until more text proves they are not the end."""
 
-    def __init__(self, lead_chars: str = "", trail_chars: str = ""):
+    def __init__(self, lead_chars: str = "", trail_chars: str = "", tail: str = ""):
         self.lead_chars = lead_chars
         self.trail_chars = trail_chars
+        self.tail = tail
         self.leading = True
         self.held = ""
 
@@ -44,6 +46,11 @@ class _Emitter:
             if not text:
                 return ""
             self.leading = False
+        if self.tail:
+            text = self.held + text
+            keep = len(self.tail) if text.endswith(self.tail) else partial_suffix(text, [self.tail])
+            self.held = text[len(text) - keep :]
+            return text[: len(text) - keep]
         if not self.trail_chars:
             return text
         body = text.rstrip(self.trail_chars)
@@ -71,6 +78,7 @@ class StreamParser(TextMachine[_State]):
         in_reasoning: bool = False,
         new_id: IdFactory = openai_call_id,
         check_arguments: Callable[[str, str], str | None] | None = None,
+        answer: tuple[str, str] = ("", ""),
     ):
         if syntax is None:
             syntax = ()
@@ -85,7 +93,9 @@ class StreamParser(TextMachine[_State]):
         super().__init__(
             _HANDLERS, _State.REASONING if in_reasoning and reasoning else _State.START
         )
-        self.content = _Emitter()
+        # what a plain answer opens with and may end with (Format.answer_start, answer_end)
+        self.answer_start, self.answer_end = answer
+        self.content = _Emitter(tail=self.answer_end)
         self.thought = _Emitter("\n", "\n")
         # markers that start a section anywhere, longest first (it wins a tie)
         triggers = {s.trigger for s in self.syntaxes if not s.at_start}
@@ -103,7 +113,7 @@ class StreamParser(TextMachine[_State]):
 
     def _end(self, rest: str) -> None:
         state = self.state
-        if state in (_State.START, _State.LEAD, _State.CONTENT):
+        if state in (_State.START, _State.HEADER, _State.LEAD, _State.CONTENT):
             self._content("".join(self.raw) + rest)  # raw: whitespace LEAD looked past
         elif state is _State.REASONING:
             self._reasoning(rest)
@@ -121,6 +131,14 @@ class StreamParser(TextMachine[_State]):
             partial = "".join(self.raw) + rest
             if partial.strip():
                 self._content(partial)
+        self._release(drop_tail=True)
+
+    def _release(self, drop_tail: bool = False) -> None:
+        """Content held as a possible answer end is content after all (or, where the answer
+        ends with it, `drop_tail`, is dropped)."""
+        held, self.content.held = self.content.held, ""
+        if held and self.content.tail and not (drop_tail and held == self.content.tail):
+            self._emit_content(held)
 
     # ---- output -------------------------------------------------------------------------
     def _content(self, text: str) -> None:
@@ -144,7 +162,7 @@ class StreamParser(TextMachine[_State]):
         i = pos
         while i < len(buf) and buf[i].isspace():
             i += 1
-        marker = self.reasoning.start if self.reasoning else None
+        marker = self.reasoning.start.lstrip() if self.reasoning else None
         if marker:
             if buf.startswith(marker, i):
                 self.state = _State.REASONING
@@ -154,9 +172,28 @@ class StreamParser(TextMachine[_State]):
         self._answer()
         return pos
 
-    def _answer(self) -> None:
-        """The answer begins (after any reasoning)."""
+    def _answer(self, header: bool = True) -> None:
+        """The answer begins (after any reasoning, and its plain opening where `header`)."""
+        if header and self.answer_start:
+            self.matcher = PartsMatcher([self.answer_start.split()])
+            self.state = _State.HEADER
+            return
         self.state = _State.LEAD if self.leading else _State.CONTENT
+
+    def _on_header(self, pos: int) -> int:
+        """A plain answer's opening is dropped (then no call can open the answer); anything
+        else is read again as the answer's start."""
+        assert self.matcher is not None
+        new, result = self.matcher.feed(self.buf, pos + self.looked)
+        if result is None:
+            self.looked = new - pos
+            return pos
+        self.matcher, self.looked = None, 0
+        if result < 0:
+            self._answer(header=False)
+            return pos
+        self.state = _State.CONTENT
+        return new
 
     def _on_reasoning(self, pos: int) -> int:
         assert self.reasoning is not None
@@ -165,7 +202,7 @@ class StreamParser(TextMachine[_State]):
         if i >= 0:
             self._reasoning(self.buf[pos:i])
             self.thought.held = ""
-            self.content = _Emitter("\n")
+            self.content = _Emitter("\n", tail=self.answer_end)
             self._answer()
             return i + len(end)
         stop = len(self.buf) - partial_suffix(self.buf[pos:], [end])
@@ -312,6 +349,7 @@ class StreamParser(TextMachine[_State]):
 
     def _begin_call(self) -> None:
         assert self.syntax is not None
+        self._release()
         self.index = self.calls
         self.calls += 1
         self.announced = False
@@ -386,6 +424,7 @@ class StreamParser(TextMachine[_State]):
 _HANDLERS: dict[_State, Callable[[StreamParser, int], int]] = {
     _State.START: StreamParser._on_start,
     _State.REASONING: StreamParser._on_reasoning,
+    _State.HEADER: StreamParser._on_header,
     _State.LEAD: StreamParser._on_lead,
     _State.CONTENT: StreamParser._on_content,
     _State.OPENING: StreamParser._on_opening,

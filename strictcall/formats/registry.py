@@ -20,10 +20,12 @@ from strictcall.formats.harmony import HARMONY
 from strictcall.formats.hermes import HERMES
 from strictcall.formats.internlm import INTERNLM
 from strictcall.formats.kimi import KIMI_K2
+from strictcall.formats.kimi_k3 import KIMI_K3
 from strictcall.formats.lfm2 import LFM2
 from strictcall.formats.llama3 import LLAMA3_JSON
 from strictcall.formats.minimax import MINIMAX_M2
 from strictcall.formats.mistral import MISTRAL
+from strictcall.formats.muse_glimmer import MUSE_GLIMMER
 from strictcall.formats.nemotron import NEMOTRON
 from strictcall.formats.pythonic import LLAMA4_PYTHONIC, PYTHONIC
 from strictcall.formats.qwen3_coder import QWEN3_CODER
@@ -46,6 +48,7 @@ _BUILTIN: tuple[Format, ...] = (
     GLM45,
     GLM47,
     KIMI_K2,
+    KIMI_K3,
     MINIMAX_M2,
     DEEPSEEK_V32,
     SEED_OSS,
@@ -56,6 +59,7 @@ _BUILTIN: tuple[Format, ...] = (
     COMMAND_R7B,
     APRIEL,
     GEMMA4,
+    MUSE_GLIMMER,
 )
 
 _FORMATS: dict[str, Format] = {}

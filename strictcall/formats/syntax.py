@@ -88,8 +88,8 @@ class Body(ABC):
 
         A JSON object by default; bodies that write arguments otherwise (Python keyword
         arguments, XML parameters) build them from the schema and name helper rules
-        `rule_...`. What cannot be enforced raises `SchemaError` naming the keyword.
-        `special_tokens` say which markers inside the arguments are one token (Gemma's `<|"|>`).
+        `rule_...`, their markers' special tokens as tokens (Gemma's `<|"|>`, Kimi K3's tags).
+        What cannot be enforced raises `SchemaError` naming the keyword.
         """
         return json_arguments_lark(rule, schema)
 

@@ -24,6 +24,7 @@ from strictcall.formats.pyliteral import literal_json
 from strictcall.formats.reading import ObjectArguments, StringReader
 from strictcall.formats.syntax import NO_TOKENS, Body, BodyParser
 from strictcall.grammar.lark import text_rule
+from strictcall.grammar.python_literal import value_kind
 from strictcall.grammar.xml_parameters import QWEN_TAGS, XmlParameterRules, XmlTags, value_kinds
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -107,7 +108,8 @@ class _XmlParamsParser(ObjectArguments):
         self.name = None
         self.done = False
         self.error = None
-        self.stage = "name"  # name | between | param | value
+        self.stage = "name"  # name | index | repeat | between | param | key_close | value
+        self.written_name = ""  # the name, while the call's index is read
         self.chunks: list[str] = []
         self.tool: dict = {}
         self.key = ""
@@ -131,6 +133,10 @@ class _XmlParamsParser(ObjectArguments):
                 pos = self._feed_name(text, pos)
             elif stage == "key_close":
                 pos = self._feed_key_close(text, pos)
+            elif stage == "index":
+                pos = self._feed_index(text, pos)
+            elif stage == "repeat":
+                pos = self._feed_repeat(text, pos)
             else:
                 pos = self._feed_between(text, pos)
             if pos == before and self.stage == stage and not self.done and self.error is None:
@@ -149,12 +155,55 @@ class _XmlParamsParser(ObjectArguments):
         word = "".join(self.chunks)
         if self.stage == "param":
             self.key, self.chunks = word, []
-            closings = [self.tags.key_close.split()]
-            if self.tags.typed_key_close:
-                closings.append(self.tags.typed_key_close.split())
+            closings = [c.split() for c in (self.tags.key_close, *self.tags.typed_closes)]
             self.matcher = PartsMatcher(closings)
             self.stage = "key_close"
             return pos
+        if self.tags.call_index:  # then the call's number: read, not needed (see kimi_k3.py)
+            self.chunks, self.written_name, self.stage = [], word, "index"
+            return pos
+        if self.tags.name_repeat:  # then the same name again
+            self.chunks, self.written_name, self.stage = [], word, "repeat"
+            return pos
+        return self._name_done(word, text, pos)
+
+    def _feed_repeat(self, text: str, pos: int) -> int:
+        """`name_repeat` then the name once more (muse-glimmer's header, then its invoke)."""
+        expected = self.tags.again(self.written_name)
+        seen = "".join(self.chunks)
+        while pos < len(text) and len(seen) < len(expected):
+            if text[pos] != expected[len(seen)]:
+                self.error = "expected the name again after the header"
+                return pos
+            seen += text[pos]
+            pos += 1
+        self.chunks = [seen]
+        if len(seen) < len(expected):
+            return pos
+        return self._name_done(self.written_name, text, pos)
+
+    def _feed_index(self, text: str, pos: int) -> int:
+        """`call_index` then digits after the name (Kimi K3's `" index="1`)."""
+        lead = self.tags.call_index
+        seen = "".join(self.chunks)
+        while pos < len(text) and len(seen) < len(lead):
+            if text[pos] != lead[len(seen)]:
+                self.error = f"expected {lead!r} and the call's index after the name"
+                return pos
+            seen += text[pos]
+            pos += 1
+        while pos < len(text) and text[pos].isdigit() and len(seen) < len(lead) + 8:
+            seen += text[pos]
+            pos += 1
+        self.chunks = [seen]
+        if pos == len(text):
+            return pos
+        if len(seen) == len(lead):
+            self.error = "expected the call's index"
+            return pos
+        return self._name_done(self.written_name, text, pos)
+
+    def _name_done(self, word: str, text: str, pos: int) -> int:
         end = self.name_end
         if end and not text.startswith(end, pos):
             if len(text) - pos < len(end) and end.startswith(text[pos:]):
@@ -301,13 +350,17 @@ class XmlParamsBody(Body):
     tags: XmlTags = QWEN_TAGS
 
     def lark(self, name: str, args_rule: str, special_tokens: Mapping[str, int]) -> str:
-        head = text_rule(name + self.tags.name_end, special_tokens)
-        return f"{head} {args_rule} {text_rule(self.tags.function_close, special_tokens)}"
+        t = self.tags
+        head = text_rule(name + t.again(name) + t.name_end, special_tokens)
+        if t.call_index:  # any number: the parser does not need it
+            index = text_rule(name + t.call_index, special_tokens)
+            head = f"{index} /[1-9][0-9]{{0,3}}/ {text_rule(t.name_end, special_tokens)}"
+        return f"{head} {args_rule} {text_rule(t.function_close, special_tokens)}"
 
     def arguments_lark(
         self, rule: str, schema: dict, special_tokens: Mapping[str, int] = NO_TOKENS
     ) -> list[tuple[str, str]]:
-        return XmlParameterRules(rule, schema, self.tags).parameters(rule)
+        return XmlParameterRules(rule, schema, self.tags, special_tokens).parameters(rule)
 
     def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:
         return replace(self, schemas=schemas)
@@ -317,12 +370,12 @@ class XmlParamsBody(Body):
 
     def render(self, name: str, arguments: str) -> str:
         t = self.tags
-        out = [name, t.name_end]
+        out = [name, f"{t.call_index}1" if t.call_index else "", t.again(name), t.name_end]
         for key, value in json.loads(arguments).items():
             text = value if isinstance(value, str) else compact_json(value)
             opening = t.opening
             if t.typed_key_close and not isinstance(value, str):
-                opening = t.typed_key_close + t.layout
+                opening = t.typed_close(value_kind(value)) + t.layout
             out.append(f"{t.key_open}{key}{opening}{text}{t.close}{t.separator}")
         out.append(t.function_close)
         return "".join(out)
@@ -332,5 +385,7 @@ class XmlParamsBody(Body):
             *self.tags.markers,
             *self.tags.name_end.split(),  # Hunyuan's `<tool_sep:opensource>` is a token
             *self.tags.key_close.split(),
-            *self.tags.typed_key_close.split(),
+            *(part for c in self.tags.typed_closes for part in c.split()),
+            *self.tags.call_index.split(),
+            *self.tags.name_repeat.split(),
         )

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from strictcall.grammar.lark import is_special, literal, text_rule
+from strictcall.grammar.lark import literal, opens_special, text_rule
 from strictcall.grammar.python_literal import LiteralStyle, PythonLiteralRules
 from strictcall.grammar.schema import SchemaError
 from strictcall.grammar.xml_parameters import raw_string_terminal
@@ -57,7 +57,7 @@ class GemmaStyle(LiteralStyle):
 
     def __init__(self, special_tokens: Mapping[str, int]):
         self.quote = text_rule(QUOTE, special_tokens)
-        self.special = is_special(QUOTE, special_tokens)
+        self.special = opens_special(QUOTE, special_tokens)  # one token: <|"|>
 
     def render(self, value: Any) -> str:
         return gemma_literal(value)

@@ -77,9 +77,10 @@ def _specials_pattern(special_tokens: Mapping[str, int]) -> re.Pattern[str] | No
     return pattern
 
 
-def is_special(text: str, special_tokens: Mapping[str, int]) -> bool:
-    """`text` is made of special tokens only (a model cannot spell it as ordinary text)."""
-    return bool(text) and all(isinstance(p, int) for p in split_special(text, special_tokens))
+def opens_special(text: str, special_tokens: Mapping[str, int]) -> bool:
+    """`text` begins with a special token: free text before it cannot run into it."""
+    parts = split_special(text, special_tokens)
+    return bool(parts) and isinstance(parts[0], int)
 
 
 def text_rule(text: str, special_tokens: Mapping[str, int]) -> str:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import llguidance
 
 from strictcall.grammar.json_lark import shared_leaf
-from strictcall.grammar.lark import literal, regex_escape
+from strictcall.grammar.lark import opens_special, regex_escape, text_rule
 from strictcall.grammar.python_literal import (
     ALL_TYPES,
     NUMBER_KEYS,
@@ -50,9 +51,35 @@ class XmlTags:
     layout: str = "\n"  # written around each value; one such newline on each side is layout
     separator: str = "\n"
     function_close: str = "</function>"
-    # Where the opening says the value's type (DeepSeek V3.2's `string="false"`): the key's
-    # closing for values written as JSON; `key_close` is then the one for raw strings.
-    typed_key_close: str = ""
+    # Where the opening says the value's type: the key's closing for values written as JSON,
+    # one for every kind (DeepSeek V3.2's `" string="false">`) or one per JSON kind, as
+    # (kind, closing) pairs (Kimi K3's `" type="number"<|sep|>`); `key_close` is then the one
+    # for raw strings.
+    typed_key_close: str | tuple[tuple[str, str], ...] = ""
+    # Written after the function's name, then the call's number, then `name_end` (Kimi K3's
+    # `" index="`).
+    call_index: str = ""
+    # Written after the name, then the name again, then `name_end` (muse-glimmer's header
+    # names the recipient, `<|message|><atem:function_calls>\n<atem:invoke name="`, and the
+    # invoke names it again): the parser holds the two to be the same.
+    name_repeat: str = ""
+
+    def again(self, name: str) -> str:
+        """What follows the name where it is written twice ("" where it is not)."""
+        return self.name_repeat + name if self.name_repeat else ""
+
+    def typed_close(self, kind: str) -> str:
+        """The key's closing for a value of JSON `kind` written as JSON."""
+        if isinstance(self.typed_key_close, str):
+            return self.typed_key_close
+        return dict(self.typed_key_close)[kind]
+
+    @property
+    def typed_closes(self) -> tuple[str, ...]:
+        """Every closing that says a value is JSON."""
+        if isinstance(self.typed_key_close, str):
+            return (self.typed_key_close,) if self.typed_key_close else ()
+        return tuple(dict.fromkeys(c for _, c in self.typed_key_close))
 
     @property
     def markers(self) -> tuple[str, ...]:
@@ -167,10 +194,17 @@ def split_value(schema, root: dict, path: str, seen: tuple[str, ...] = ()):
 class XmlParameterRules:
     """Collects the rules for one tool's parameters (rule names start with `prefix`)."""
 
-    def __init__(self, prefix: str, root: dict, tags: XmlTags = QWEN_TAGS):
+    def __init__(
+        self,
+        prefix: str,
+        root: dict,
+        tags: XmlTags = QWEN_TAGS,
+        special_tokens: Mapping[str, int] | None = None,
+    ):
         self.prefix = prefix
         self.root = root
         self.tags = tags
+        self.special_tokens = special_tokens or {}
         self.rules: list[tuple[str, str]] = []
         self.count = 0
 
@@ -190,15 +224,15 @@ class XmlParameterRules:
         required = set(root.get("required", ()))
         if required - set(properties):
             raise SchemaError("required", "#", "required parameters must be in properties")
+        tags = self.tags
+        opening = "" if tags.typed_key_close else tags.opening  # then inside the value
+        sep = f" {self._text(tags.separator)}" if tags.separator else ""
         parts = []
         for key, sub in properties.items():
             if not key or _NAME_FORBIDDEN.search(key):
                 raise SchemaError("properties", "#", f"{key!r} cannot be a parameter name")
             value = self.value(sub, f"#/properties/{key}")
-            tags = self.tags
-            opening = "" if tags.typed_key_close else tags.opening  # then inside the value
-            one = f"{literal(tags.key_open + key + opening)} {value}"
-            one += f" {literal(tags.separator)}" if tags.separator else ""
+            one = f"{self._text(tags.key_open + key + opening)} {value}{sep}"
             parts.append(one if key in required else f"({one})?")
         additional = root.get("additionalProperties", True)
         if additional is not False:
@@ -208,11 +242,13 @@ class XmlParameterRules:
                 name += f" & ~/({taken})/"
             name = self._add(name, f"{self.prefix}_{self.count + 1}".upper())
             value = self.value(additional, "#/additionalProperties")
-            tags = self.tags
-            sep = f" {literal(tags.separator)}" if tags.separator else ""
-            opening = "" if tags.typed_key_close else f" {literal(tags.opening)}"
-            parts.append(f"({literal(tags.key_open)} {name}{opening} {value}{sep})*")
+            head = f" {self._text(opening)}" if opening else ""
+            parts.append(f"({self._text(tags.key_open)} {name}{head} {value}{sep})*")
         return [(rule, " ".join(parts) or '""'), *self.rules]
+
+    def _text(self, text: str) -> str:
+        """Lark for fixed text, its special tokens as tokens."""
+        return text_rule(text, self.special_tokens)
 
     def value(self, schema, path: str) -> str:
         """A rule for one value and the `\\n</parameter>` after it."""
@@ -220,8 +256,7 @@ class XmlParameterRules:
         tags = self.tags
         said = bool(tags.typed_key_close)  # the opening says which type: nothing to avoid
         kinds = frozenset() if said else kinds_of(others)
-        raw_head = f"{literal(tags.opening)} " if said else ""
-        typed_head = f"{literal(tags.typed_key_close + tags.layout)} " if said else ""
+        raw_head = f"{self._text(tags.opening)} " if said else ""
         alternatives = [raw_head + self._raw(s, path, kinds) for s in strings]
         if others and strings and not said:
             # llguidance lexes greedily and never backs up across lexemes: a typed value that
@@ -234,8 +269,13 @@ class XmlParameterRules:
                 name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
                 alternatives.append(self._add(name, f"{self.prefix}_{self.count + 1}[lazy]"))
             others = containers
-        if others:
-            alternatives.append(f"{typed_head}{self._json(others, path)} {literal(tags.close)}")
+        close = self._text(tags.close)
+        if others and said:  # one alternative per closing the opening may say
+            for closing, group in _by_closing(tags, others):
+                head = self._text(closing + tags.layout)
+                alternatives.append(f"{head} {self._json(group, path)} {close}")
+        elif others:
+            alternatives.append(f"{self._json(others, path)} {close}")
         if not alternatives:
             raise SchemaError("type", path, "no value satisfies the schema")
         if len(alternatives) == 1 and " " not in alternatives[0]:
@@ -254,8 +294,14 @@ class XmlParameterRules:
 
     def _raw(self, schema: dict, path: str, kinds: frozenset[str]) -> str:
         """A lazy lexeme: raw text valid against a string schema, then `\\n</parameter>`."""
-        terminal = raw_string_terminal(schema, path, self.tags.close, self.tags.markers, kinds)
+        # A close that opens with a special token (Kimi K3's `<|close|>`) cannot be part of a
+        # text lexeme, nor can text run into it: the value is a greedy lexeme, then the close.
+        token_close = opens_special(self.tags.close, self.special_tokens)
+        close = "" if token_close else self.tags.close
+        terminal = raw_string_terminal(schema, path, close, self.tags.markers, kinds)
         name = self._add(terminal, f"{self.prefix}_{self.count + 1}".upper())
+        if token_close:
+            return self._add(f"{name} {self._text(self.tags.close)}")
         return self._add(name, f"{self.prefix}_{self.count + 1}[lazy]")
 
 
@@ -301,6 +347,27 @@ def raw_string_terminal(
     terminal = " & ".join(terms)
     _check_regex(terminal, path)
     return terminal
+
+
+def _by_closing(tags: XmlTags, others: list[dict]) -> list[tuple[str, list[dict]]]:
+    """`others` (split_value's JSON schemas) grouped by the closing that says their kind."""
+    groups: dict[str, list[dict]] = {}
+    for schema in others:
+        if "enum" in schema:
+            by: dict[str, list] = {}
+            for v in schema["enum"]:
+                by.setdefault(tags.typed_close(value_kind(v)), []).append(v)
+            for closing, values in by.items():
+                groups.setdefault(closing, []).append({**schema, "enum": values})
+            continue
+        kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        by_kind: dict[str, list[str]] = {}
+        for kind in kinds:
+            by_kind.setdefault(tags.typed_close(kind), []).append(kind)
+        for closing, group in by_kind.items():
+            kind = group[0] if len(group) == 1 else group
+            groups.setdefault(closing, []).append({**schema, "type": kind})
+    return list(groups.items())
 
 
 def _writable(value: str, kinds: frozenset[str], markers: tuple[str, ...]) -> bool:

@@ -167,6 +167,21 @@ DEEPSEEK_V32 = TinyFamily(
     bos="<｜begin▁of▁sentence｜>",
     pad="<｜▁pad▁｜>",
 )
+KIMI_K3 = TinyFamily(
+    name="kimi-k3",
+    template=_template("Kimi-K3.jinja"),
+    control_tokens=("<|open|>", "<|close|>", "<|sep|>", "<|end_of_msg|>", "[PAD]"),
+    eos="<|end_of_msg|>",
+    pad="[PAD]",
+)
+MUSE_GLIMMER = TinyFamily(
+    name="muse-glimmer",
+    template=_template("muse-glimmer.jinja"),
+    control_tokens=("<|start|>", "<|message|>", "<|eom|>", "<|eot|>", "<|patch|>", "<|video|>"),
+    added_tokens=("<atem:function_calls>", "</atem:function_calls>"),
+    eos="<|eot|>",
+    pad="<|video|>",
+)
 
 GEMMA4 = TinyFamily(
     name="gemma-4",
@@ -211,6 +226,20 @@ MODERN_CASES = [
         GLM46, "glm45", favour={"<tool_call>": 5, "<think>": 6, "</think>": 6}, reasoning=True
     ),
     FamilyCase(KIMI_K2, "kimi_k2", favour={"<|tool_calls_section_begin|>": 5}),
+    FamilyCase(
+        KIMI_K3,
+        "kimi_k3",
+        favour={"<|close|>": 5, "<|open|>": 8},
+        reasoning=True,
+        reasoning_markers=("<|open|>think<|sep|>", "<|close|>think<|sep|><|open|>response<|sep|>"),
+    ),
+    FamilyCase(
+        MUSE_GLIMMER,
+        "muse_glimmer",
+        favour={"<|eom|>": 5, "<atem:function_calls>": 5},
+        reasoning=True,
+        reasoning_markers=(" to=self<|message|>", "<|eom|><|start|>assistant"),
+    ),
     FamilyCase(
         MINIMAX_M2, "minimax_m2", favour={"</think>": 8, "<minimax:tool_call>": 5}, reasoning=True
     ),

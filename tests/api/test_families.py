@@ -339,7 +339,8 @@ def test_what_the_syntax_cannot_write_is_refused_by_name(family):
         "seed_oss",
         "step3p5",
         "lfm2",
-    ):
+        "kimi_k3",
+    ):  # (muse_glimmer's template cannot render a tool without a description: a template_error)
         pytest.skip("JSON arguments can carry any key")
     with pytest.raises(openai.BadRequestError) as err:
         server.client().chat.completions.create(

@@ -43,6 +43,8 @@ REAL = {
     "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja": "command_r7b",
     "GLM-4.6.jinja": "glm45",
     "Kimi-K2-Instruct.jinja": "kimi_k2",
+    "Kimi-K3.jinja": "kimi_k3",
+    "muse-glimmer.jinja": "muse_glimmer",
     "LFM2.5-8B-A1B.jinja": "lfm2",
     "MiMo-VL.jinja": "hermes",
     "MiniMax-M2.jinja": "minimax_m2",

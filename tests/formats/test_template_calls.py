@@ -29,6 +29,8 @@ TEMPLATES = {
     "phi4_mini_json": "fireworks-ai-llama-3-firefunction-v2.jinja",
     "kimi_k2": "Kimi-K2-Instruct.jinja",
     "gemma4": "google-gemma-4-31B-it.jinja",
+    "kimi_k3": "Kimi-K3.jinja",
+    "muse_glimmer": "muse-glimmer.jinja",
 }
 
 
