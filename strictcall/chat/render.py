@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -215,4 +216,15 @@ def template_variables(tokenizer: ModelTokenizer) -> dict[str, Any]:
 
 
 def template_has_reasoning(template: str, reasoning: Reasoning | None) -> bool:
-    return reasoning is not None and reasoning.start in template and reasoning.end in template
+    """The template writes both reasoning markers (a marker made of several pieces, as Solar
+    Open's `<|end|><|begin|>assistant`, may be written piece by piece)."""
+    if reasoning is None:
+        return False
+    return all(
+        all(piece in template for piece in _MARKER_PIECES.findall(marker))
+        for marker in (reasoning.start, reasoning.end)
+    )
+
+
+# a marker's pieces: `<|...|>` words and the text between them
+_MARKER_PIECES = re.compile(r"<\|[^|<>]*\|>|(?:(?!<\|).)+", re.S)

@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from strictcall.formats.syntax import CallSyntax, Reasoning
+from strictcall.formats.syntax import Answer, CallSyntax, Reasoning
 from strictcall.grammar.lark import (
     free_text_regex,
     is_special,
     lazy_until_regex,
+    split_special,
     text_rule,
 )
 from strictcall.grammar.schema import SchemaError
@@ -52,6 +53,9 @@ class ConstraintSpec:
     reasoning: bool = False  # the template lets the model write a reasoning block
     in_reasoning: bool = False  # the prompt already opened that block
     content: str | None = None  # a Lark rule body for the answer text (response_format)
+    # what the prompt already wrote of the output's syntax (Format.prompt_opening): the grammar
+    # writes what follows it
+    opened: str = ""
     special_tokens: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -96,10 +100,14 @@ def marker_words(texts: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m for t in texts for m in _MARKER_WORD.findall(t)))
 
 
-def _reserved(syntaxes: Sequence[CallSyntax], reasoning: Reasoning | None) -> _Reserved:
+def _reserved(
+    syntaxes: Sequence[CallSyntax], reasoning: Reasoning | None, answer: Answer | None = None
+) -> _Reserved:
     anywhere = tuple(dict.fromkeys(s.trigger for s in syntaxes if not s.at_start))
     leading = tuple(dict.fromkeys(s.lead for s in syntaxes if s.at_start))
     texts = [m for s in syntaxes for m in s.markers()]
+    if answer is not None:
+        texts += answer.marks()
     phrases: list[str] = []
     if reasoning is not None:
         texts += [reasoning.start, reasoning.end]
@@ -117,13 +125,16 @@ def build_grammar(
     spec: ConstraintSpec,
     variants: Sequence[CallSyntax] = (),
     written: Sequence[CallSyntax] = (),
+    answer: Answer | None = None,
 ) -> str | None:
     """Lark for the request, or None when the output is unconstrained.
 
     `syntax` is what the model writes; `variants` are other spellings the parser also reads,
     kept out of free text like the syntax's own trigger. `written` are further spellings the
     grammar lets the model write wherever calls may be made (each opens the answer and shares
-    `syntax`'s body; see `Format.written`).
+    `syntax`'s body; see `Format.written`). `answer`: the markers around a plain answer, where
+    the family writes some. Where the prompt opened the output (`spec.opened`), the grammar
+    starts after that opening: it must begin both the answer and the calls.
     """
     use_tools = bool(spec.tools) and syntax is not None
     think = reasoning if spec.reasoning else None
@@ -137,11 +148,16 @@ def build_grammar(
     for w in written:
         if syntax is None or not w.at_start or w.body != syntax.body:
             raise ValueError("a written variant must open the answer and share the body")
+    if spec.opened and (think is not None or written):
+        raise ValueError("an output opened by the prompt cannot begin with reasoning or variants")
+    if answer is not None and written:
+        raise ValueError("written variants open an answer without answer markers")
     everything = [syntax, *variants, *written] if syntax is not None else []
-    reserved = _reserved(everything, reasoning) if use_tools else _Reserved()
+    reserved = _reserved(everything, reasoning, answer) if use_tools else _Reserved()
+    marks = answer
     if not use_tools or spec.mode == "none":
         # the triggers stay unreachable even when spelled in ordinary tokens
-        answer = g.add("answer", _content_rule(g, spec, reserved))
+        answer = g.add("answer", _text_rule(g, spec, reserved, marks, tokens))
     else:
         assert syntax is not None
         tools = spec.tools
@@ -153,13 +169,14 @@ def build_grammar(
         # the written variants open the answer: in auto they stand beside text, elsewhere
         # beside the canonical calls
         alts = [
-            _tool_part(g, w, tools, parallel, tokens, skip_trigger=False, tag=f"_w{i}")
-            for i, w in enumerate(written)
+            _tool_part(g, w, tools, parallel, tokens, tag=f"_w{i}") for i, w in enumerate(written)
         ]
-        if spec.mode == "auto":
+        if spec.mode == "auto" and marks is not None:
+            answer = _marked_answer(g, syntax, tools, parallel, spec, tokens, reserved, marks)
+        elif spec.mode == "auto":
             answer = _auto_answer(g, syntax, tools, parallel, spec, tokens, reserved, alts)
         else:
-            part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
+            part = _tool_part(g, syntax, tools, parallel, tokens, skip=spec.opened)
             part = " | ".join([part, *alts])
             answer = g.add("answer", f"GAP? ({part})" if think else part)
             if think:
@@ -179,6 +196,61 @@ def _content_rule(g: _Lark, spec: ConstraintSpec, reserved: _Reserved) -> str:
     return g.add("TEXT", free_text_regex(reserved.anywhere + reserved.markers, reserved.leading))
 
 
+def _text_rule(
+    g: _Lark, spec: ConstraintSpec, reserved: _Reserved, marks: Answer | None, tokens: dict
+) -> str:
+    """The answer text, inside the family's answer markers where it writes some."""
+    content = _content_rule(g, spec, reserved)
+    if marks is None:
+        return content
+    start = _piece(_after(marks.start, spec.opened), tokens)
+    end = f"{_piece(marks.end, tokens)}?" if marks.end else ""
+    return g.add("text", _join(start, content, end))
+
+
+def _after(text: str, opened: str) -> str:
+    """`text` less what the prompt already wrote of it."""
+    if not text.startswith(opened):
+        raise ValueError(f"the prompt's opening {opened!r} does not begin {text!r}")
+    return text[len(opened) :]
+
+
+def _starts_special(text: str, tokens: Mapping[str, int]) -> bool:
+    """`text` begins with a special token: free text (which cannot spell one) ends before it."""
+    pieces = split_special(text, tokens)
+    return bool(pieces) and isinstance(pieces[0], int)
+
+
+def _marked_answer(
+    g: _Lark,
+    syntax: CallSyntax,
+    tools: tuple[ToolSpec, ...],
+    parallel: bool,
+    spec: ConstraintSpec,
+    tokens: dict[str, int],
+    reserved: _Reserved,
+    marks: Answer,
+) -> str:
+    """auto where a plain answer has markers: the answer, the answer then calls, or calls."""
+    text = _text_rule(g, spec, reserved, marks, tokens)
+    calls = _tool_part(g, syntax, tools, parallel, tokens, skip=spec.opened)
+    if spec.content is not None or syntax.at_start:
+        return g.add("answer", f"{text} | {calls}")
+    start = _piece(_after(marks.start, spec.opened), tokens)
+    glue = marks.end + marks.before_calls  # between the answer text and the calls' trigger
+    if _starts_special(glue + syntax.trigger, tokens):
+        content = _content_rule(g, spec, reserved)
+        part = _tool_part(g, syntax, tools, parallel, tokens)
+        then = _join(start, content, _piece(glue, tokens), part)
+    else:  # as in `_auto_answer`: a lazy lexeme ends the text at the first trigger
+        others = [t for t in reserved.anywhere + reserved.markers if t != syntax.trigger]
+        marker = glue + syntax.trigger
+        head = g.add("head[lazy]", lazy_until_regex(marker, others, reserved.leading))
+        rest = _tool_part(g, syntax, tools, parallel, tokens, skip=syntax.trigger)
+        then = _join(start, head, rest)
+    return g.add("answer", f"{text} | {then} | {calls}")
+
+
 def _auto_answer(
     g: _Lark,
     syntax: CallSyntax,
@@ -194,16 +266,16 @@ def _auto_answer(
     extra = "".join(f" | {a}" for a in alts)
     if spec.content is not None or syntax.at_start:
         # a response format governs the answer, or calls may only open it: text or calls
-        part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
+        part = _tool_part(g, syntax, tools, parallel, tokens, skip=spec.opened)
         return g.add("answer", f"{content} | {part}{extra}")
     if is_special(trigger, tokens):
-        part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
+        part = _tool_part(g, syntax, tools, parallel, tokens)
         return g.add("answer", f"{content} | {content} {part}{extra}")
     # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
     # trigger, so the lexer never has to take back text it already gave to content.
     others = [t for t in reserved.anywhere + reserved.markers if t != trigger]
     head = g.add("head[lazy]", lazy_until_regex(trigger, others, reserved.leading))
-    rest = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=True)
+    rest = _tool_part(g, syntax, tools, parallel, tokens, skip=trigger)
     return g.add("answer", f"{content} | {head} {rest}{extra}")
 
 
@@ -213,15 +285,19 @@ def _tool_part(
     tools: tuple[ToolSpec, ...],
     parallel: bool,
     tokens: dict[str, int],
-    skip_trigger: bool,
+    skip: str = "",
     tag: str = "",
 ) -> str:
-    name = ("tool_rest" if skip_trigger else "tool_part") + tag
+    """The calls; `skip`: what of their opening was already written (their trigger, ended by
+    a lazy lexeme, or what the prompt opened)."""
+    if skip:
+        tag = ("_rest" if skip == syntax.trigger else "_opened") + tag
+    name = "tool_part" + tag
     if not g.has("body"):
         _bodies(g, syntax, tools, tokens)
     opening = syntax.section_start + syntax.call_start
-    if skip_trigger:
-        opening = opening.lstrip()[len(syntax.trigger) :]
+    if skip:
+        opening = _after(opening.lstrip(), skip)
     seq = [_piece(opening, tokens), "body", _piece(syntax.call_end, tokens)]
     if parallel and syntax.repeats:
         # the separator and the next call's opening are one piece: llguidance lexes greedily,
@@ -261,7 +337,7 @@ def _reasoning_rule(
     """The reasoning block: free text, which spells no marker but its own end."""
     opening = "" if spec.in_reasoning else _piece(think.start, tokens)
     others = [m for m in (*reserved.anywhere, *reserved.markers) if m not in think.end]
-    if think.end in tokens:
+    if _starts_special(think.end, tokens):
         g.add("THOUGHT", free_text_regex([think.end, *others]))
         body = _join("THOUGHT", _piece(think.end, tokens))
     else:
