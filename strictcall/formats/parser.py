@@ -349,6 +349,7 @@ class StreamParser(TextMachine[_State]):
         if not self.announced:
             self._announce(body)
         self._arguments(body.take_arguments())
+        self.content.lead_text = ""  # the prompt's opening began this call: it is behind us
         self.raw = []
         self.body = None
         closing = self.syntax.call_end.split()

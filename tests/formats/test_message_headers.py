@@ -132,6 +132,14 @@ def test_functionary_reads_the_output_after_the_prompts_opening(text, content, c
     assert held <= len(">>>all\n")
 
 
+def test_functionary_a_later_call_cut_off_comes_back_with_its_own_opening():
+    """Only the output's start follows the prompt's `>>>`: a later call the model began with
+    `>>>` and did not finish is content as written."""
+    result = _read(FUNCTIONARY, F_ONE + '>>>get_weather\n{"city": "Ly', opened=">>>")
+    assert _calls(result) == [("get_weather", {"city": "Paris"})]
+    assert result.content == '>>>get_weather\n{"city": "Ly'
+
+
 def test_functionary_tool_choice_none_still_drops_the_recipient():
     result = _read(FUNCTIONARY, "all\nJust text", opened=">>>", calls=False)
     assert result.content == "Just text" and not result.tool_calls
