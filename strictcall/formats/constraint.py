@@ -18,8 +18,8 @@ from typing import Literal
 from strictcall.formats.syntax import Answer, CallSyntax, Reasoning
 from strictcall.grammar.lark import (
     free_text_regex,
-    is_special,
     lazy_until_regex,
+    not_ending_into,
     split_special,
     text_rule,
 )
@@ -171,10 +171,8 @@ def build_grammar(
         alts = [
             _tool_part(g, w, tools, parallel, tokens, tag=f"_w{i}") for i, w in enumerate(written)
         ]
-        if spec.mode == "auto" and marks is not None:
-            answer = _marked_answer(g, syntax, tools, parallel, spec, tokens, reserved, marks)
-        elif spec.mode == "auto":
-            answer = _auto_answer(g, syntax, tools, parallel, spec, tokens, reserved, alts)
+        if spec.mode == "auto":
+            answer = _auto_answer(g, syntax, tools, parallel, spec, tokens, reserved, alts, marks)
         else:
             part = _tool_part(g, syntax, tools, parallel, tokens, skip=spec.opened)
             part = " | ".join([part, *alts])
@@ -194,6 +192,17 @@ def _content_rule(g: _Lark, spec: ConstraintSpec, reserved: _Reserved) -> str:
     if spec.content is not None:
         return g.add("content", spec.content)
     return g.add("TEXT", free_text_regex(reserved.anywhere + reserved.markers, reserved.leading))
+
+
+def _text_before(g: _Lark, spec: ConstraintSpec, reserved: _Reserved, marker: str) -> str:
+    """Free text that `marker` (spelled as special tokens) follows: as `_content_rule`, and not
+    ending in the start of a marker that overlaps itself (`>>>` after `>`), which the parser,
+    reading text, would find too early."""
+    overlap = not_ending_into(marker)
+    if spec.content is not None or not overlap:
+        return _content_rule(g, spec, reserved)
+    words = reserved.anywhere + reserved.markers
+    return g.add("TEXT_BEFORE", free_text_regex(words, reserved.leading) + overlap)
 
 
 def _text_rule(
@@ -221,36 +230,6 @@ def _starts_special(text: str, tokens: Mapping[str, int]) -> bool:
     return bool(pieces) and isinstance(pieces[0], int)
 
 
-def _marked_answer(
-    g: _Lark,
-    syntax: CallSyntax,
-    tools: tuple[ToolSpec, ...],
-    parallel: bool,
-    spec: ConstraintSpec,
-    tokens: dict[str, int],
-    reserved: _Reserved,
-    marks: Answer,
-) -> str:
-    """auto where a plain answer has markers: the answer, the answer then calls, or calls."""
-    text = _text_rule(g, spec, reserved, marks, tokens)
-    calls = _tool_part(g, syntax, tools, parallel, tokens, skip=spec.opened)
-    if spec.content is not None or syntax.at_start:
-        return g.add("answer", f"{text} | {calls}")
-    start = _piece(_after(marks.start, spec.opened), tokens)
-    glue = marks.end + marks.before_calls  # between the answer text and the calls' trigger
-    if _starts_special(glue + syntax.trigger, tokens):
-        content = _content_rule(g, spec, reserved)
-        part = _tool_part(g, syntax, tools, parallel, tokens)
-        then = _join(start, content, _piece(glue, tokens), part)
-    else:  # as in `_auto_answer`: a lazy lexeme ends the text at the first trigger
-        others = [t for t in reserved.anywhere + reserved.markers if t != syntax.trigger]
-        marker = glue + syntax.trigger
-        head = g.add("head[lazy]", lazy_until_regex(marker, others, reserved.leading))
-        rest = _tool_part(g, syntax, tools, parallel, tokens, skip=syntax.trigger)
-        then = _join(start, head, rest)
-    return g.add("answer", f"{text} | {then} | {calls}")
-
-
 def _auto_answer(
     g: _Lark,
     syntax: CallSyntax,
@@ -260,23 +239,33 @@ def _auto_answer(
     tokens: dict[str, int],
     reserved: _Reserved,
     alts: Sequence[str] = (),
+    marks: Answer | None = None,
 ) -> str:
-    trigger = syntax.trigger
-    content = _content_rule(g, spec, reserved)
+    """auto: the answer text, or the text then calls. Where a plain answer has markers
+    (`marks`), calls may also open the answer alone, without them."""
+    text = _text_rule(g, spec, reserved, marks, tokens)
     extra = "".join(f" | {a}" for a in alts)
+    if spec.content is not None or syntax.at_start or marks is not None:
+        # calls opening the answer alone (without the text's markers, where there are some)
+        extra = f" | {_tool_part(g, syntax, tools, parallel, tokens, skip=spec.opened)}{extra}"
     if spec.content is not None or syntax.at_start:
         # a response format governs the answer, or calls may only open it: text or calls
-        part = _tool_part(g, syntax, tools, parallel, tokens, skip=spec.opened)
-        return g.add("answer", f"{content} | {part}{extra}")
-    if is_special(trigger, tokens):
+        return g.add("answer", f"{text}{extra}")
+    start = _piece(_after(marks.start, spec.opened), tokens) if marks is not None else ""
+    glue = marks.end + marks.before_calls if marks is not None else ""  # text, then calls
+    marker = glue + syntax.trigger
+    if _starts_special(marker, tokens):
+        before = _text_before(g, spec, reserved, marker)
         part = _tool_part(g, syntax, tools, parallel, tokens)
-        return g.add("answer", f"{content} | {content} {part}{extra}")
-    # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
-    # trigger, so the lexer never has to take back text it already gave to content.
-    others = [t for t in reserved.anywhere + reserved.markers if t != trigger]
-    head = g.add("head[lazy]", lazy_until_regex(trigger, others, reserved.leading))
-    rest = _tool_part(g, syntax, tools, parallel, tokens, skip=trigger)
-    return g.add("answer", f"{content} | {head} {rest}{extra}")
+        then = _join(start, before, _piece(glue, tokens), part)
+    else:
+        # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the
+        # first trigger, so the lexer never has to take back text it already gave to content.
+        others = reserved.anywhere + reserved.markers
+        head = g.add("head[lazy]", lazy_until_regex(marker, others, reserved.leading))
+        rest = _tool_part(g, syntax, tools, parallel, tokens, skip=syntax.trigger)
+        then = _join(start, head, rest)
+    return g.add("answer", f"{text} | {then}{extra}")
 
 
 def _tool_part(
@@ -336,7 +325,8 @@ def _reasoning_rule(
 ) -> str:
     """The reasoning block: free text, which spells no marker but its own end."""
     opening = "" if spec.in_reasoning else _piece(think.start, tokens)
-    others = [m for m in (*reserved.anywhere, *reserved.markers) if m not in think.end]
+    # the end's own pieces too (Solar Open's `<|end|>` of `<|end|><|begin|>assistant`)
+    others = [m for m in (*reserved.anywhere, *reserved.markers) if m != think.end]
     if _starts_special(think.end, tokens):
         g.add("THOUGHT", free_text_regex([think.end, *others]))
         body = _join("THOUGHT", _piece(think.end, tokens))
