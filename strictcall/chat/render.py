@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -215,12 +216,16 @@ def template_variables(tokenizer: ModelTokenizer) -> dict[str, Any]:
 
 
 def template_has_reasoning(template: str, reasoning: Reasoning | None) -> bool:
-    """Does the template write the family's reasoning markers? Spelled in it, or (where it
-    builds them from pieces, as Kimi K3's `<|open|>think<|sep|>`) around the reasoning of an
-    earlier answer it renders."""
+    """Does the template write the family's reasoning markers? Spelled in it (a marker made of
+    several pieces, as Solar Open's `<|end|><|begin|>assistant`, may be written piece by
+    piece), or, where it builds them from pieces (Kimi K3's `<|open|>think<|sep|>`), around
+    the reasoning of an earlier answer it renders."""
     if reasoning is None:
         return False
-    if reasoning.start in template and reasoning.end in template:
+    if all(
+        all(piece in template for piece in _MARKER_PIECES.findall(marker))
+        for marker in (reasoning.start, reasoning.end)
+    ):
         return True
     thought = "Thinking it over"
     messages = [
@@ -233,3 +238,7 @@ def template_has_reasoning(template: str, reasoning: Reasoning | None) -> bool:
         return False
     at = text.find(thought)
     return at >= 0 and reasoning.start in text[:at] and reasoning.end in text[at:]
+
+
+# a marker's pieces: `<|...|>` words and the text between them
+_MARKER_PIECES = re.compile(r"<\|[^|<>]*\|>|(?:(?!<\|).)+", re.S)

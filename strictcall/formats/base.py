@@ -9,7 +9,7 @@ from typing import Any
 
 from strictcall.formats.constraint import ConstraintSpec, build_grammar
 from strictcall.formats.parser import StreamParser
-from strictcall.formats.syntax import CallSyntax, Reasoning
+from strictcall.formats.syntax import Answer, CallSyntax, Reasoning
 from strictcall.formats.types import (
     DeltaParser,
     IdFactory,
@@ -105,6 +105,12 @@ class Format:
     # Special tokens the family cannot be served without (Harmony's channels): a server asked
     # for this format on a tokenizer that lacks one refuses to start.
     required_tokens: tuple[str, ...] = ()
+    # Markers around a plain answer, in families whose every message opens with a header
+    # (Functionary's `>>>all\n`, Solar Open's `<|content|>`).
+    answer: Answer | None = None
+    # What a generation prompt ends with that the output continues (Functionary's `>>>`, which
+    # opens the model's first message, whatever it is): see `opened_by`.
+    prompt_opening: str = ""
 
     @property
     def syntaxes(self) -> tuple[CallSyntax, ...]:
@@ -117,7 +123,14 @@ class Format:
         """Texts the parser reads (every syntax's markers): special tokens spelling them must
         reach it as text."""
         out = [m for s in self.syntaxes for m in s.markers()]
+        out += self.answer.marks() if self.answer is not None else ()
         return [m for m in dict.fromkeys(out) if m.strip()]
+
+    def opened_by(self, prompt: str) -> str:
+        """What `prompt` already wrote of the output (its `prompt_opening`, "" if it does not end
+        so): the parser reads the output as following it, the grammar writes only the rest."""
+        opening = self.prompt_opening
+        return opening if opening and prompt.endswith(opening) else ""
 
     def stream(
         self,
@@ -128,6 +141,7 @@ class Format:
         calls: bool = True,
         calls_at_start: bool = False,
         validate: bool = False,
+        opened: str = "",
     ) -> DeltaParser:
         """An incremental parser: `.feed(text)` and `.close()` each return a list of deltas.
 
@@ -135,7 +149,8 @@ class Format:
         called); reasoning is still separated. `calls_at_start`: calls may only open the
         answer, as the grammar has it when a response format governs the answer text (a call
         spelled inside a JSON answer is then content). Calls whose arguments break their
-        tool's schema are withdrawn (formats/validation.py).
+        tool's schema are withdrawn (formats/validation.py). `opened`: what the prompt already
+        wrote of the output (`opened_by`).
         """
         syntaxes = self._bound(tools) if calls else ()
         if calls_at_start:
@@ -147,7 +162,9 @@ class Format:
             in_reasoning=in_reasoning,
             new_id=self.new_id,
             check_arguments=arguments_check(tool_schemas(tools)) if validate else None,
-            answer=(self.answer_start, self.answer_end),
+            answer=self.answer,
+            framing=(self.answer_start, self.answer_end),
+            opened=opened,
         )
 
     def _bound(self, tools: ToolsArg) -> tuple[CallSyntax, ...]:
@@ -162,7 +179,8 @@ class Format:
 
     def render_answer(self, text: str) -> str:
         """A plain answer (no calls) as the family writes it; see `render_calls`."""
-        return self.answer_start + text + self.answer_end
+        opening = self.answer.start if self.answer is not None else ""
+        return opening + self.answer_start + text + self.answer_end
 
     def parse(self, text: str, tools: ToolsArg = None, **options: Any) -> ParseResult:
         """Parse a whole output: `.content`, `.reasoning`, `.tool_calls`."""
@@ -188,5 +206,11 @@ class Format:
         written = tuple(w for w in self.written if w != self.syntax)
         others = tuple(s for s in self.syntaxes[1:] if s not in written)
         return build_grammar(
-            self.syntax, self.reasoning, spec, others, written, self.answer_end, self.answer_start
+            self.syntax,
+            self.reasoning,
+            spec,
+            others,
+            written,
+            self.answer,
+            (self.answer_start, self.answer_end),
         )

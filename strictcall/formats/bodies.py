@@ -301,6 +301,9 @@ class _NamedJsonParser(BodyParser):
         self.done = False
         self.error = None
         self.stage = "prefix" if self.prefix else "name"
+        self.written_id: list[str] | None = None  # the id written before the prefix
+        if body.id_pattern:
+            self.stage, self.written_id = "id", []
         self.matched = 0
         self.name_chars: list[str] = []
         self.args = body.arguments.reader()
@@ -308,6 +311,9 @@ class _NamedJsonParser(BodyParser):
     def feed(self, text: str, pos: int) -> int:
         n = len(text)
         while pos < n and not self.done and self.error is None:
+            if self.stage == "id":
+                pos = self._id(text, pos)
+                continue
             if self.stage == "args":
                 before, pos = pos, self.args.feed(text, pos)
                 if self.args.error:
@@ -362,6 +368,18 @@ class _NamedJsonParser(BodyParser):
                 continue
             self.name = "".join(self.name_chars)
             self.stage = "suffix" if self.suffixes != {""} else "args"
+        return pos
+
+    def _id(self, text: str, pos: int) -> int:
+        """The id the model wrote before the prefix (any id characters: the grammar has kept
+        it to its shape; an id written otherwise is still the model's)."""
+        assert self.written_id is not None
+        m = _NAME_CHARS.match(text, pos)
+        if m:
+            self.written_id.append(m.group())
+            return m.end()
+        self.call_id = "".join(self.written_id) or None
+        self.stage = "prefix" if self.prefix else "name"
         return pos
 
     def _index(self, ch: str) -> bool:
@@ -455,10 +473,15 @@ class NamedJsonBody(Body):
     # id is then what the model wrote, `name_prefix NAME call_index INDEX`.
     call_index: str = ""
     arguments: Arguments = JSON_ARGUMENTS  # how the arguments object is written
+    # The call's id, written by the model before `name_prefix` (Solar Open's `a1b2c3d4e5`):
+    # the grammar writes it as the regex `id_pattern` and `render` as `id_example`; the client
+    # gets the id the model wrote.
+    id_pattern: str = ""
+    id_example: str = ""
 
     @property
     def lead(self) -> str:  # type: ignore[override]
-        return self.name_prefix.strip()
+        return "" if self.id_pattern else self.name_prefix.strip()
 
     def starts(self, ch: str) -> bool:
         if self.lead:
@@ -480,6 +503,8 @@ class NamedJsonBody(Body):
             head += f" /[0-9]{{1,4}}/ {text_rule(self.name_suffix, special_tokens)}"
         else:
             head = text_rule(self.name_prefix + name + self.name_suffix, special_tokens)
+        if self.id_pattern:
+            head = f"/{self.id_pattern}/ {head}"
         tail = f" {text_rule(self.args_suffix, special_tokens)}" if self.args_suffix else ""
         return f"{head} {args_rule}{tail}"
 
@@ -488,8 +513,8 @@ class NamedJsonBody(Body):
 
     def render(self, name: str, arguments: str) -> str:
         index = f"{self.call_index}0" if self.call_index else ""
-        args = self.arguments.render(arguments)
-        return self.name_prefix + name + index + self.name_suffix + args + self.args_suffix
+        head = self.id_example + self.name_prefix + name + index + self.name_suffix
+        return head + self.arguments.render(arguments) + self.args_suffix
 
 
 def json_list(

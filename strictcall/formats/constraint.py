@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from strictcall.formats.syntax import NO_TOKENS, CallSyntax, Reasoning
+from strictcall.formats.syntax import NO_TOKENS, Answer, CallSyntax, Reasoning
 from strictcall.grammar.lark import (
     free_text_regex,
     lazy_until_regex,
+    not_ending_into,
     opens_special,
     text_rule,
 )
@@ -53,6 +54,9 @@ class ConstraintSpec:
     reasoning: bool = False  # the template lets the model write a reasoning block
     in_reasoning: bool = False  # the prompt already opened that block
     content: str | None = None  # a Lark rule body for the answer text (response_format)
+    # what the prompt already wrote of the output's syntax (Format.prompt_opening): the grammar
+    # writes what follows it
+    opened: str = ""
     # one shared mapping when none is given: argument rules are kept by its identity
     special_tokens: Mapping[str, int] = field(default_factory=lambda: NO_TOKENS)
 
@@ -98,10 +102,14 @@ def marker_words(texts: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m for t in texts for m in _MARKER_WORD.findall(t)))
 
 
-def _reserved(syntaxes: Sequence[CallSyntax], reasoning: Reasoning | None) -> _Reserved:
+def _reserved(
+    syntaxes: Sequence[CallSyntax], reasoning: Reasoning | None, answer: Answer | None = None
+) -> _Reserved:
     anywhere = tuple(dict.fromkeys(s.trigger for s in syntaxes if not s.at_start))
     leading = tuple(dict.fromkeys(s.lead for s in syntaxes if s.at_start))
     texts = [m for s in syntaxes for m in s.markers()]
+    if answer is not None:
+        texts += answer.marks()
     phrases: list[str] = []
     if reasoning is not None:
         texts += [reasoning.start, reasoning.end]
@@ -119,16 +127,19 @@ def build_grammar(
     spec: ConstraintSpec,
     variants: Sequence[CallSyntax] = (),
     written: Sequence[CallSyntax] = (),
-    answer_end: str = "",
-    answer_start: str = "",
+    answer: Answer | None = None,
+    framing: tuple[str, str] = ("", ""),
 ) -> str | None:
     """Lark for the request, or None when the output is unconstrained.
 
     `syntax` is what the model writes; `variants` are other spellings the parser also reads,
     kept out of free text like the syntax's own trigger. `written` are further spellings the
     grammar lets the model write wherever calls may be made (each opens the answer and shares
-    `syntax`'s body; see `Format.written`). `answer_start`/`answer_end`: what an answer
-    without calls opens with / may end with (see `Format.answer_start`).
+    `syntax`'s body; see `Format.written`). `answer`: the markers around a plain answer, where
+    the family writes some; `framing`: what an answer without calls opens with / may end with
+    (`Format.answer_start`, `Format.answer_end`). Where the prompt opened the output
+    (`spec.opened`), the grammar starts after that opening: it must begin both the answer and
+    the calls.
     """
     use_tools = bool(spec.tools) and syntax is not None
     think = reasoning if spec.reasoning else None
@@ -143,11 +154,17 @@ def build_grammar(
     for w in written:
         if syntax is None or not w.at_start or w.body != syntax.body:
             raise ValueError("a written variant must open the answer and share the body")
+    if spec.opened and (think is not None or written):
+        raise ValueError("an output opened by the prompt cannot begin with reasoning or variants")
+    if answer is not None and written:
+        raise ValueError("written variants open an answer without answer markers")
     everything = [syntax, *variants, *written] if syntax is not None else []
-    reserved = _reserved(everything, reasoning) if use_tools else _Reserved()
+    reserved = _reserved(everything, reasoning, answer) if use_tools else _Reserved()
+    marks = answer
+    top: str  # the answer's rule
     if not use_tools or spec.mode == "none":
         # the triggers stay unreachable even when spelled in ordinary tokens
-        answer = g.add("answer", _plain(g, spec, reserved, (answer_start, answer_end), tokens))
+        top = g.add("answer", _text_rule(g, spec, reserved, marks, framing, tokens))
     else:
         assert syntax is not None
         tools = spec.tools
@@ -159,25 +176,24 @@ def build_grammar(
         # the written variants open the answer: in auto they stand beside text, elsewhere
         # beside the canonical calls
         alts = [
-            _tool_part(g, w, tools, parallel, tokens, skip_trigger=False, tag=f"_w{i}")
-            for i, w in enumerate(written)
+            _tool_part(g, w, tools, parallel, tokens, tag=f"_w{i}") for i, w in enumerate(written)
         ]
         if spec.mode == "auto":
-            answer = _auto_answer(
-                g, syntax, tools, parallel, spec, tokens, reserved, alts, (answer_start, answer_end)
+            top = _auto_answer(
+                g, syntax, tools, parallel, spec, tokens, reserved, alts, marks, framing
             )
         else:
-            part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
+            part = _tool_part(g, syntax, tools, parallel, tokens, skip=spec.opened)
             part = " | ".join([part, *alts])
-            answer = g.add("answer", f"GAP? ({part})" if think else part)
+            top = g.add("answer", f"GAP? ({part})" if think else part)
             if think:
                 g.add("GAP", _GAP)
 
     if think is None:
-        g.add("start", answer)
+        g.add("start", top)
     else:
         block = _reasoning_rule(g, think, spec, tokens, reserved)
-        g.add("start", f"{block} {answer}" if spec.in_reasoning else f"{block}? {answer}")
+        g.add("start", f"{block} {top}" if spec.in_reasoning else f"{block}? {top}")
     return g.text()
 
 
@@ -208,6 +224,42 @@ def _content_rule(g: _Lark, spec: ConstraintSpec, reserved: _Reserved) -> str:
     return g.add("TEXT", free_text_regex(reserved.anywhere + reserved.markers, reserved.leading))
 
 
+def _text_before(g: _Lark, spec: ConstraintSpec, reserved: _Reserved, marker: str) -> str:
+    """Free text that `marker` (spelled as special tokens) follows: as `_content_rule`, and not
+    ending in the start of a marker that overlaps itself (`>>>` after `>`), which the parser,
+    reading text, would find too early."""
+    overlap = not_ending_into(marker)
+    if spec.content is not None or not overlap:
+        return _content_rule(g, spec, reserved)
+    words = reserved.anywhere + reserved.markers
+    return g.add("TEXT_BEFORE", free_text_regex(words, reserved.leading) + overlap)
+
+
+def _text_rule(
+    g: _Lark,
+    spec: ConstraintSpec,
+    reserved: _Reserved,
+    marks: Answer | None,
+    framing: tuple[str, str],
+    tokens: Mapping[str, int],
+) -> str:
+    """The answer text, inside the family's answer markers or its framing, where it writes
+    some (a family has one or the other)."""
+    content = _plain(g, spec, reserved, framing, tokens)
+    if marks is None:
+        return content
+    start = _piece(_after(marks.start, spec.opened), tokens)
+    end = f"{_piece(marks.end, tokens)}?" if marks.end else ""
+    return g.add("text", _join(start, content, end))
+
+
+def _after(text: str, opened: str) -> str:
+    """`text` less what the prompt already wrote of it."""
+    if not text.startswith(opened):
+        raise ValueError(f"the prompt's opening {opened!r} does not begin {text!r}")
+    return text[len(opened) :]
+
+
 def _auto_answer(
     g: _Lark,
     syntax: CallSyntax,
@@ -217,26 +269,34 @@ def _auto_answer(
     tokens: Mapping[str, int],
     reserved: _Reserved,
     alts: Sequence[str] = (),
+    marks: Answer | None = None,
     framing: tuple[str, str] = ("", ""),
 ) -> str:
-    trigger = syntax.trigger
-    content = _content_rule(g, spec, reserved)
+    """auto: the answer text, or the text then calls. Where a plain answer has markers
+    (`marks`), calls may also open the answer alone, without them."""
+    text = _text_rule(g, spec, reserved, marks, framing, tokens)
     extra = "".join(f" | {a}" for a in alts)
-    text = _plain(g, spec, reserved, framing, tokens)
+    if spec.content is not None or syntax.at_start or marks is not None:
+        # calls opening the answer alone (without the text's markers, where there are some)
+        extra = f" | {_tool_part(g, syntax, tools, parallel, tokens, skip=spec.opened)}{extra}"
     if spec.content is not None or syntax.at_start:
         # a response format governs the answer, or calls may only open it: text or calls
-        part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
-        return g.add("answer", f"{text} | {part}{extra}")
-    if opens_special(trigger, tokens):
-        # a trigger that opens with a special token: free text cannot run into it
-        part = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=False)
-        return g.add("answer", f"{text} | {content} {part}{extra}")
-    # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the first
-    # trigger, so the lexer never has to take back text it already gave to content.
-    others = [t for t in reserved.anywhere + reserved.markers if t != trigger]
-    head = g.add("head[lazy]", lazy_until_regex(trigger, others, reserved.leading))
-    rest = _tool_part(g, syntax, tools, parallel, tokens, skip_trigger=True)
-    return g.add("answer", f"{text} | {head} {rest}{extra}")
+        return g.add("answer", f"{text}{extra}")
+    start = _piece(_after(marks.start, spec.opened), tokens) if marks is not None else ""
+    glue = marks.end + marks.before_calls if marks is not None else ""  # text, then calls
+    marker = glue + syntax.trigger
+    if opens_special(marker, tokens):
+        before = _text_before(g, spec, reserved, marker)
+        part = _tool_part(g, syntax, tools, parallel, tokens)
+        then = _join(start, before, _piece(glue, tokens), part)
+    else:
+        # A trigger spelled in ordinary tokens: free text is a lazy lexeme that ends at the
+        # first trigger, so the lexer never has to take back text it already gave to content.
+        others = reserved.anywhere + reserved.markers
+        head = g.add("head[lazy]", lazy_until_regex(marker, others, reserved.leading))
+        rest = _tool_part(g, syntax, tools, parallel, tokens, skip=syntax.trigger)
+        then = _join(start, head, rest)
+    return g.add("answer", f"{text} | {then}{extra}")
 
 
 def _tool_part(
@@ -245,15 +305,19 @@ def _tool_part(
     tools: tuple[ToolSpec, ...],
     parallel: bool,
     tokens: Mapping[str, int],
-    skip_trigger: bool,
+    skip: str = "",
     tag: str = "",
 ) -> str:
-    name = ("tool_rest" if skip_trigger else "tool_part") + tag
+    """The calls; `skip`: what of their opening was already written (their trigger, ended by
+    a lazy lexeme, or what the prompt opened)."""
+    if skip:
+        tag = ("_rest" if skip == syntax.trigger else "_opened") + tag
+    name = "tool_part" + tag
     if not g.has("body"):
         _bodies(g, syntax, tools, tokens)
     opening = syntax.section_start + syntax.call_start
-    if skip_trigger:
-        opening = opening.lstrip()[len(syntax.trigger) :]
+    if skip:
+        opening = _after(opening.lstrip(), skip)
     seq = [_piece(opening, tokens), "body", _piece(syntax.call_end, tokens)]
     if parallel and syntax.repeats:
         # the separator and the next call's opening are one piece: llguidance lexes greedily,
@@ -297,7 +361,8 @@ def _reasoning_rule(
 ) -> str:
     """The reasoning block: free text, which spells no marker but its own end."""
     opening = "" if spec.in_reasoning else _piece(think.start, tokens)
-    # parts of the end marker too (Kimi K3's `<|sep|>`): they are free text nowhere
+    # the end's own pieces too (Kimi K3's `<|sep|>`, Solar Open's `<|end|>` of
+    # `<|end|><|begin|>assistant`): they are free text nowhere
     others = [m for m in (*reserved.anywhere, *reserved.markers) if m != think.end]
     if opens_special(think.end, tokens):  # THOUGHT cannot run into it
         g.add("THOUGHT", free_text_regex([think.end, *others]))

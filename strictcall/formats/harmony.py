@@ -53,9 +53,11 @@ class HarmonyFormat(Format):
         calls: bool = True,
         calls_at_start: bool = False,
         validate: bool = False,
+        opened: str = "",
     ) -> HarmonyParser:
         """The analysis channel is always reasoning: `reasoning`/`in_reasoning` do not apply,
-        and calls are messages of their own, so `calls_at_start` neither.
+        and calls are messages of their own, so `calls_at_start` neither (nor `opened`: no
+        prompt opening is declared).
 
         Tools given as ToolSpecs marked `native` are called the Harmony way (`to=python`)."""
         tools = None if tools is None else list(tools)

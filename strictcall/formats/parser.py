@@ -12,7 +12,7 @@ from enum import Enum, auto
 
 from strictcall.formats.machine import TextMachine
 from strictcall.formats.matching import PartsMatcher, partial_suffix
-from strictcall.formats.syntax import BodyParser, CallSyntax, Reasoning
+from strictcall.formats.syntax import Answer, BodyParser, CallSyntax, Reasoning
 from strictcall.formats.types import Delta, IdFactory, openai_call_id
 
 
@@ -31,16 +31,25 @@ class _State(Enum):
 
 class _Emitter:
     """Drops leading characters in `lead_chars` and holds trailing `trail_chars` (or what may
-    be the `tail` an answer ends with) until more text proves they are not the end."""
+    be the `tail` an answer ends with) until more text proves they are not the end.
+    `lead_text` is dropped where the first text begins with it (what the prompt opened: the
+    parser reads it, but the model did not write it)."""
 
-    def __init__(self, lead_chars: str = "", trail_chars: str = "", tail: str = ""):
+    def __init__(
+        self, lead_chars: str = "", trail_chars: str = "", tail: str = "", lead_text: str = ""
+    ):
         self.lead_chars = lead_chars
         self.trail_chars = trail_chars
         self.tail = tail
+        self.lead_text = lead_text
         self.leading = True
         self.held = ""
 
     def push(self, text: str) -> str:
+        if self.lead_text and text:
+            # the opening is read whole before any content comes out, so it is never split
+            text = text.removeprefix(self.lead_text)
+            self.lead_text = ""
         if self.leading:
             text = text.lstrip(self.lead_chars) if self.lead_chars else text
             if not text:
@@ -66,7 +75,9 @@ class StreamParser(TextMachine[_State]):
     """Incremental parser for one generation. Use `feed(text)` per delta, then `close()`.
 
     `syntax` is one call syntax or several (a family's canonical one first, then the other
-    spellings it is known to write); the parser reads any of them.
+    spellings it is known to write); the parser reads any of them. `answer`: markers around
+    the answer text, dropped from content. `opened`: what the prompt already wrote of the
+    output (Functionary's `>>>`), read as if the output began with it.
     """
 
     def __init__(
@@ -78,7 +89,9 @@ class StreamParser(TextMachine[_State]):
         in_reasoning: bool = False,
         new_id: IdFactory = openai_call_id,
         check_arguments: Callable[[str, str], str | None] | None = None,
-        answer: tuple[str, str] = ("", ""),
+        answer: Answer | None = None,
+        framing: tuple[str, str] = ("", ""),
+        opened: str = "",
     ):
         if syntax is None:
             syntax = ()
@@ -94,11 +107,12 @@ class StreamParser(TextMachine[_State]):
             _HANDLERS, _State.REASONING if in_reasoning and reasoning else _State.START
         )
         # what a plain answer opens with and may end with (Format.answer_start, answer_end)
-        self.answer_start, self.answer_end = answer
-        self.content = _Emitter(tail=self.answer_end)
+        self.answer_start, self.answer_end = framing
+        self.content = _Emitter(tail=self.answer_end, lead_text=opened)
         self.thought = _Emitter("\n", "\n")
-        # markers that start a section anywhere, longest first (it wins a tie)
-        triggers = {s.trigger for s in self.syntaxes if not s.at_start}
+        self.dropped = answer.marks() if answer is not None else ()  # markers around text
+        # markers that start a section (or are dropped) anywhere, longest first (it wins a tie)
+        triggers = {s.trigger for s in self.syntaxes if not s.at_start} | set(self.dropped)
         self.triggers = sorted(triggers, key=len, reverse=True)
         self.leading = [s for s in self.syntaxes if s.at_start]  # count only at the start
         self.candidates: list[CallSyntax] = []  # syntaxes the opening being matched may be
@@ -110,10 +124,15 @@ class StreamParser(TextMachine[_State]):
         self.announced = False  # id and name of the current call were emitted
         self.calls = 0
         self.malformed = 0  # calls that fell back to content
+        self.ids: set[str] = set()  # ids given so far: each call's is its own
+        if opened:
+            self.out = self.feed(opened)
 
     def _end(self, rest: str) -> None:
         state = self.state
         if state in (_State.START, _State.HEADER, _State.LEAD, _State.CONTENT):
+            if rest in self.dropped:  # the answer's end marker, held in case calls followed
+                rest = ""
             self._content("".join(self.raw) + rest)  # raw: whitespace LEAD looked past
         elif state is _State.REASONING:
             self._reasoning(rest)
@@ -238,6 +257,8 @@ class StreamParser(TextMachine[_State]):
         self._content(buf[pos:best])
         if any(len(t) > len(trigger) and t.startswith(buf[best:]) for t in self.triggers):
             return best  # a longer trigger may still be coming
+        if trigger in self.dropped:
+            return best + len(trigger)
         self.raw = [trigger]
         self.candidates = [s for s in self.syntaxes if not s.at_start and s.trigger == trigger]
         end = best + len(trigger)
@@ -274,10 +295,7 @@ class StreamParser(TextMachine[_State]):
             if self.tools is not None and body.name not in self.tools:
                 self._fail("")
                 return new
-            self.announced = True
-            self.out.append(
-                Delta(tool_call_index=self.index, id=body.call_id or self.new_id(), name=body.name)
-            )
+            self._announce(body)
         if self.announced:
             self._arguments(body.take_arguments())
         if body.done:
@@ -370,11 +388,9 @@ class StreamParser(TextMachine[_State]):
             self._fail("")
             return
         if not self.announced:
-            self.announced = True
-            self.out.append(
-                Delta(tool_call_index=self.index, id=body.call_id or self.new_id(), name=body.name)
-            )
+            self._announce(body)
         self._arguments(body.take_arguments())
+        self.content.lead_text = ""  # the prompt's opening began this call: it is behind us
         self.raw = []
         self.body = None
         closing = self.syntax.call_end.split()
@@ -383,6 +399,17 @@ class StreamParser(TextMachine[_State]):
             self.state = _State.CLOSING
         else:
             self._after_call()
+
+    def _announce(self, body: BodyParser) -> None:
+        """The call's id and name. The id is the one the model wrote where its syntax has one,
+        unless an earlier call of this output already has it (a model writing ids that should
+        be random writes the same one twice under greedy sampling)."""
+        call_id = body.call_id
+        if not call_id or call_id in self.ids:
+            call_id = self.new_id()
+        self.ids.add(call_id)
+        self.announced = True
+        self.out.append(Delta(tool_call_index=self.index, id=call_id, name=body.name))
 
     def _after_call(self) -> None:
         assert self.syntax is not None

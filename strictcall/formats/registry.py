@@ -11,6 +11,7 @@ from strictcall.formats.base import Format
 from strictcall.formats.command_r import COMMAND_R7B
 from strictcall.formats.deepseek import DEEPSEEK_V3, DEEPSEEK_V31
 from strictcall.formats.deepseek_v32 import DEEPSEEK_V32
+from strictcall.formats.functionary import FUNCTIONARY_V3_2
 from strictcall.formats.functools import FUNCTOOLS
 from strictcall.formats.gemma4 import GEMMA4
 from strictcall.formats.glm import GLM45, GLM47
@@ -30,6 +31,7 @@ from strictcall.formats.nemotron import NEMOTRON
 from strictcall.formats.pythonic import LLAMA4_PYTHONIC, PYTHONIC
 from strictcall.formats.qwen3_coder import QWEN3_CODER
 from strictcall.formats.seed_oss import SEED_OSS
+from strictcall.formats.solar_open import SOLAR_OPEN
 from strictcall.formats.step3p5 import STEP3P5
 
 _BUILTIN: tuple[Format, ...] = (
@@ -60,6 +62,8 @@ _BUILTIN: tuple[Format, ...] = (
     APRIEL,
     GEMMA4,
     MUSE_GLIMMER,
+    FUNCTIONARY_V3_2,
+    SOLAR_OPEN,
 )
 
 _FORMATS: dict[str, Format] = {}

@@ -37,6 +37,24 @@ class Reasoning:
     end: str
 
 
+@dataclass(frozen=True)
+class Answer:
+    """Markers around a plain answer, in families whose every message opens with a header
+    (Functionary's `>>>all\n`, Solar Open's `<|content|>`). `start` opens the answer text;
+    `end` closes it (the output may stop there); `before_calls` follows `end` where calls come
+    after the answer (Solar Open's `<|begin|>assistant`). The grammar writes them, the parser
+    drops them."""
+
+    start: str
+    end: str = ""
+    before_calls: str = ""
+
+    def marks(self) -> tuple[str, ...]:
+        """The texts the parser drops from content, the one that leads to calls included."""
+        found = (self.start, self.end + self.before_calls, self.end)
+        return tuple(m for m in dict.fromkeys(found) if m)
+
+
 class BodyParser(ABC):
     """Reads one call's body incrementally. Each character is looked at once."""
 
@@ -188,4 +206,13 @@ def parts(text: str) -> list[str]:
     return text.split()
 
 
-__all__ = ["NO_TOKENS", "Body", "BodyParser", "CallSyntax", "Delta", "Reasoning", "parts"]
+__all__ = [
+    "NO_TOKENS",
+    "Answer",
+    "Body",
+    "BodyParser",
+    "CallSyntax",
+    "Delta",
+    "Reasoning",
+    "parts",
+]

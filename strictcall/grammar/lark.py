@@ -123,9 +123,19 @@ def lazy_until_regex(marker: str, excluded: Iterable[str] = (), leading: Iterabl
     `leading`."""
     end = f"/{regex_escape(marker)}/"
     excluded, leading = list(excluded), list(leading)
-    if not excluded and not leading:
+    overlap = not_ending_into(marker)
+    if not excluded and not leading and not overlap:
         return rf"/(?s:.*){regex_escape(marker)}/"
-    return f"({free_text_regex([marker, *excluded], leading)}) {end}"
+    return f"({free_text_regex([marker, *excluded], leading)}{overlap}) {end}"
+
+
+def not_ending_into(marker: str) -> str:
+    """An exclusion for text that `marker` follows: where the marker overlaps itself (`>>>`),
+    text ending in its start (`>`) would make its first occurrence begin inside the text."""
+    starts = [marker[:j] for j in range(1, len(marker)) if marker[j:] == marker[: len(marker) - j]]
+    if not starts:
+        return ""
+    return rf" & ~/(?s:.*)({'|'.join(regex_escape(w) for w in starts)})/"
 
 
 def json_rule(schema: object) -> str:

@@ -212,6 +212,55 @@ GEMMA4 = TinyFamily(
     pad="<pad>",
 )
 
+FUNCTIONARY_V32 = TinyFamily(
+    name="functionary-v3.2",
+    template=_template("meetkai-functionary-medium-v3.2.jinja"),
+    control_tokens=(
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eom_id|>",
+        "<|eot_id|>",
+    ),
+    eos="<|eot_id|>",
+    more_eos=("<|eom_id|>",),
+    bos="<|begin_of_text|>",
+    architecture="llama",
+)
+SOLAR_OPEN = TinyFamily(
+    name="solar-open",
+    template=_template("upstage-Solar-Open-100B.jinja"),
+    control_tokens=(
+        "<|endoftext|>",
+        "<|begin|>",
+        "<|end|>",
+        "<|content|>",
+        "<|think|>",
+        "<|flush|>",
+        "<|calls|>",
+        "<|tool_calls|>",
+        "<|tool_call:begin|>",
+        "<|tool_call:name|>",
+        "<|tool_call:args|>",
+        "<|tool_call:end|>",
+        "<|tools:begin|>",
+        "<|tools:end|>",
+        "<|tool:begin|>",
+        "<|tool:end|>",
+        "<|tool_response|>",
+        "<|tool_response:begin|>",
+        "<|tool_response:name|>",
+        "<|tool_response:result|>",
+        "<|tool_response:end|>",
+    ),
+    # `<|end|>` cannot end the turn: it closes a reasoning block too, after which the answer
+    # follows (`<|end|><|begin|>assistant<|content|>`)
+    eos="<|flush|>",
+    more_eos=("<|calls|>",),
+    pad="<|endoftext|>",
+)
+
 # Fewer seeds than the older families: 5 modes x 8 x 2 = 80 generations each.
 _SEEDS = 8
 MODERN_CASES = [
@@ -263,6 +312,14 @@ MODERN_CASES = [
         reasoning_markers=("Here are my reasoning steps:", "[BEGIN FINAL RESPONSE]"),
     ),
     FamilyCase(COMMAND_R7B, "command_r7b", favour={"<|START_ACTION|>": 5}),
+    FamilyCase(FUNCTIONARY_V32, "functionary_v3_2", favour={"get": 3, "book": 3}),
+    FamilyCase(
+        SOLAR_OPEN,
+        "solar_open",
+        favour={"<|tool_calls|>": 5, "<|think|>": 6, "<|end|>": 6},
+        reasoning=True,
+        reasoning_markers=("<|think|>", "<|end|>"),
+    ),
     FamilyCase(
         LFM25,
         "lfm2",

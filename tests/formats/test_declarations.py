@@ -59,7 +59,6 @@ DERIVED_FROM = (
     "Apertus-8B-Instruct.jinja",
     "GigaChat3-10B-A1.8B.jinja",
     "MiniMax-M1.jinja",
-    "meetkai-functionary-medium-v3.2.jinja",
     "openbmb-MiniCPM5-1B.jinja",
     "tencent-Hy3.jinja",
 )

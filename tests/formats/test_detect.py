@@ -58,6 +58,8 @@ REAL = {
     "mistralai-Ministral-3-14B-Reasoning-2512.jinja": "mistral",
     "poolside-Laguna-XS.2.jinja": "glm45",
     "google-gemma-4-31B-it.jinja": "gemma4",
+    "meetkai-functionary-medium-v3.2.jinja": "functionary_v3_2",
+    "upstage-Solar-Open-100B.jinja": "solar_open",
 }
 
 # Templates that render no tool calls at all: plain chat (tools get a 400 saying so).
@@ -197,7 +199,6 @@ DERIVED = {
     "Apertus-8B-Instruct.jinja": '<|tools_prefix|>[{"get_weather": ',
     "GigaChat3-10B-A1.8B.jinja": "function call<|role_sep|>",
     "MiniMax-M1.jinja": "<tool_calls>",
-    "meetkai-functionary-medium-v3.2.jinja": ">>>",
     "openbmb-MiniCPM5-1B.jinja": '<function name="',
     "tencent-Hy3.jinja": "<tool_call:opensource>",
 }

@@ -31,6 +31,8 @@ TEMPLATES = {
     "gemma4": "google-gemma-4-31B-it.jinja",
     "kimi_k3": "Kimi-K3.jinja",
     "muse_glimmer": "muse-glimmer.jinja",
+    "functionary_v3_2": "meetkai-functionary-medium-v3.2.jinja",
+    "solar_open": "upstage-Solar-Open-100B.jinja",
 }
 
 
@@ -48,6 +50,12 @@ def test_the_family_reads_the_calls_its_template_renders(name):
         got = [(c.name, json.loads(c.arguments)) for c in result.tool_calls]
         assert got == list(sample.calls), sample.text
         assert not result.incomplete
+
+
+def test_solar_open_ids_are_the_ones_the_template_writes():
+    two = _samples("solar_open")[1]
+    result = get_format("solar_open").parse(two.text, [PROBE_TOOL])
+    assert [c.id for c in result.tool_calls] == ["a1B2c3D4e", "f5G6h7I8j"]
 
 
 def test_kimi_ids_are_the_ones_the_template_writes():

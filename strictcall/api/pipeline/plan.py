@@ -60,6 +60,7 @@ class Plan:
             # a safety net: the grammar already makes every call valid (with --constrain off
             # calls come back as read, as measuring the grammar needs)
             validate=self.state.config.constrain,
+            opened=fmt.opened_by(self.prompt.text),
         )
 
 
@@ -127,6 +128,7 @@ def plan_request(req: PipelineRequest, state: AppState) -> Plan:
             in_reasoning=prompt.in_reasoning,
             content=content,
             special_tokens=state.tokenizer.special_tokens,
+            opened=fmt.opened_by(prompt.text),
         )
         try:
             grammar = LARKS.lark(fmt, spec, lambda: fmt.grammar(spec))
