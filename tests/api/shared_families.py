@@ -74,7 +74,7 @@ def shared_family(file: str, name: str, **overrides: object) -> TinyFamily:
 def _case(file: str, name: str, fmt: str, trigger: str, **kw: object) -> FamilyCase:
     reasoning = kw.pop("reasoning", False)
     # a prompt that opens reasoning: the model must close it before it can call
-    favour = {trigger: 6, "</think>": 8}
+    favour = kw.pop("favour", None) or {trigger: 6, "</think>": 8}
     case = FamilyCase(shared_family(file, name, **kw), fmt, favour=favour)
     case.reasoning = bool(reasoning)
     case.seeds = 4
@@ -93,6 +93,15 @@ SHARED_CASES = [
     _case("tencent-Hy3.jinja", "hy3", "derived", "<tool_calls:opensource>"),
     # declared families, detected from releases their rules were not written for
     _case("Bielik-11B-v3.0-Instruct.jinja", "bielik", "hermes", "<tool_call>"),
+    _case("NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja", "hermes-3", "hermes", "<tool_call>"),
+    # the official Llama 3.2 template: JSON calls opening the answer
+    _case(
+        "meta-llama-Llama-3.2-3B-Instruct.jinja",
+        "llama3.2",
+        "llama3_json",
+        "{",
+        favour={"{": 8, '{"': 8},  # as Llama 3.1's: the call must open the answer
+    ),
     _case("MiMo-VL.jinja", "mimo-vl", "hermes", "<tool_call>"),
     _case("Reka-Edge.jinja", "reka-edge", "hermes", "<tool_call>"),
     _case("inclusionai-ling-3.0-flash.jinja", "ling-3", "glm45", "<tool_call>"),

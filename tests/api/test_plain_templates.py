@@ -29,6 +29,7 @@ HISTORY = [
         "plain-chat.jinja",
         "google-gemma-2-2b-it.jinja",
         "microsoft-Phi-3.5-mini-instruct.jinja",
+        "llama-cpp-rwkv-world.jinja",
     ],
 )
 def plain(request):
