@@ -20,8 +20,8 @@ figures are medians (and p99) over all of its samples. `goals` pools the 152k-vo
 Tokenizer setup (llguidance's view of the vocabulary) happens once per server, not per
 request, and is reported apart. Both tokenizers of bench.models are used: the demo one
 (~1.6k tokens) and the widened one with a real model's vocabulary size (151,936).
-The peer: xgrammar (if installed: `pip install xgrammar==0.2.8 apache-tvm-ffi --no-deps`
-runs on CPU) compiling the same tools as vLLM hands them to it for `tool_choice: required`
+The peer: xgrammar (`make bench` installs it without its GPU-only dependencies; it runs on
+CPU) compiling the same tools as vLLM hands them to it for `tool_choice: required`
 (bench/xgrammar_peer.py).
 """
 
@@ -41,6 +41,7 @@ from bench import bfcl, common, models, xgrammar_peer
 from strictcall.chat.tokenizer import load_tokenizer
 from strictcall.formats import ConstraintSpec, ToolSpec, format_names, get_format
 from strictcall.formats.constraint import ARGUMENTS
+from strictcall.grammar import rule_memo
 from strictcall.grammar import schema as schema_mod
 from strictcall.grammar.matchers import LarkMemo, MatcherCache
 
@@ -128,6 +129,7 @@ def once(
     if cold:  # a tool set seen for the first time: none of the caches help
         schema_mod.clear_caches()
         ARGUMENTS.clear()
+        rule_memo.clear_memos()
         LARKS.clear()
         cache.clear()
     with common.Timer() as t_schema:
@@ -220,6 +222,27 @@ def schema_ab(rounds: int = 12) -> dict[str, float]:
     }
 
 
+def floors(lltok: llguidance.LLTokenizer, rounds: int = 30) -> dict[str, float]:
+    """What llguidance costs before any tool, CPU ms to the first mask (medians): a one-literal
+    Lark grammar (its Lark front end's fixed cost per matcher), the same as a JSON Schema (no
+    Lark), and free text that refuses markers (hermes' TEXT in `auto`: its lexeme's compile and
+    a mask that walks the whole vocabulary)."""
+    spec = ConstraintSpec(tools=tool_specs(usable_tools("hermes")[0][:1]), mode="auto")
+    text = next(line for line in get_format("hermes").grammar(spec).splitlines() if "TEXT:" in line)
+    grammars = {
+        "lark_one_literal": llguidance.LLMatcher.grammar_from_lark('start: "a"'),
+        "json_schema_integer": llguidance.LLMatcher.grammar_from_json_schema('{"type": "integer"}'),
+        "lark_free_text": llguidance.LLMatcher.grammar_from_lark(f"start: TEXT\n{text}"),
+    }
+    out: dict[str, list[float]] = {name: [] for name in grammars}
+    for _ in range(rounds):
+        for name, grammar in grammars.items():
+            with common.Timer() as t:
+                llguidance.LLMatcher(lltok, grammar, log_level=0).compute_bitmask()
+            out[name].append(t.cpu * 1e3)
+    return {f"{name}_cpu_ms": common.median(v) for name, v in out.items()}
+
+
 def goals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's goals on the 152k-vocabulary rows, every format and mode pooled."""
     big = [r for r in rows if r["vocab"] > 100_000]
@@ -297,6 +320,8 @@ def run() -> dict[str, Any]:
     summary = goals(rows)
     ab = schema_ab()
     common.log(f"grammar schema step, 100 tools: {json.dumps(ab)}")
+    floor = floors(loaded[-1][2].lltok)
+    common.log(f"grammar llguidance floors, 152k vocabulary: {json.dumps(floor)}")
     peer = xgrammar_peer.run(loaded[-1][1].hf, TOOL_COUNTS, ROUNDS * REPEATS)
     for row in rows:
         for key in [k for k in row if k.startswith("_")]:
@@ -310,6 +335,7 @@ def run() -> dict[str, Any]:
         "tokenizers": tokenizers,
         "goals": summary,
         "schema_ab": ab,
+        "llguidance_floors": floor,
         "xgrammar": peer,
         "rows": rows,
     }

@@ -8,7 +8,13 @@ BFCL questions go to both, greedy, in `auto` and `required`:
 - time to first token (streaming: the first chunk that carries content or a call);
 - the share of answers whose calls are all schema-valid (a name the request offered,
   arguments that parse and validate), and of `required` answers that call at all;
-- time to first token with 100 BFCL tools in the request.
+- time to first token with 100 BFCL tools in the request (streamed: for a call, the first
+  chunk is the one that names the tool, so it comes some tokens after the first token);
+- `first_token_100`: the latency of a one-token answer with 100 BFCL tools, non-streamed,
+  one request at a time, the first (which fills vLLM's prefix cache) left out: prefill from
+  the cache plus one step, and on strictcall's side the grammar before it (its own build, read
+  from its /metrics, and vLLM's compile). The difference between the sides is what the
+  grammar adds to the first token on vLLM.
 
 Writes bench/results/vllm.json and .png (`--out NAME` for another name). `--vllm-arg` passes a
 flag to vLLM (repeat it; `bench/gpu.sh` passes --tensor-parallel-size).
@@ -21,6 +27,7 @@ import asyncio
 import json
 import os
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +135,49 @@ async def _batch(
     }
 
 
+def _metric(url: str, name: str) -> float:
+    """One sample of a server's /metrics (0 where it has none)."""
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
+def _first_token(url: str, model: str, job: dict, n: int) -> dict[str, Any]:
+    """n + 1 one-token answers in turn; the first fills the prefix cache and is apart."""
+    client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=600)
+    grammar = "strictcall_grammar_build_seconds"
+    latencies = []
+    built = []
+    for _ in range(n + 1):
+        before = (_metric(url, grammar + "_sum"), _metric(url, grammar + "_count"))
+        t0 = time.perf_counter()
+        client.chat.completions.create(
+            model=model,
+            messages=job["messages"],
+            tools=job["tools"],
+            tool_choice="auto",
+            max_tokens=1,
+            temperature=0,
+        )
+        latencies.append(time.perf_counter() - t0)
+        total, count = _metric(url, grammar + "_sum"), _metric(url, grammar + "_count")
+        if count > before[1]:
+            built.append((total - before[0]) / (count - before[1]))
+    return {
+        "mode": "first_token_100",
+        "requests": n,
+        # the first: prefill of the whole prompt, and each side's grammar the first time
+        "first_latency_s": latencies[0],
+        # the rest: the same request again (an agent's next turn)
+        "latency_s": common.summary(latencies[1:]),
+        # strictcall's own grammar build per request, the first time and again (none on vLLM)
+        "first_grammar_build_s": built[0] if built else None,
+        "grammar_build_s": common.summary(built[1:]) if len(built) > 1 else None,
+    }
+
+
 def _jobs(n: int) -> list[dict]:
     questions = bfcl.prompts()
     return [questions[i % len(questions)] for i in range(n)]
@@ -139,8 +189,13 @@ def measure(urls: dict[str, str], model: str, args: argparse.Namespace) -> dict[
     jobs = _jobs(args.requests)
     many = [{"messages": jobs[0]["messages"], "tools": bfcl.tools(100)}] * args.many_tools_requests
     out: dict[str, dict[str, Any]] = {side: {} for side in urls}
-    for mode in (*MODES, "tools_100"):
+    for mode in args.modes:
         for side, url in urls.items():
+            if mode == "first_token_100":
+                row = _first_token(url, model, many[0], args.many_tools_requests)
+                common.log(f"  {side} {mode}: {json.dumps(row)}")
+                out[side][mode] = row
+                continue
             if mode == "tools_100":
                 row = asyncio.run(_batch(url, model, many, "auto", 16, 1))
             else:
@@ -157,6 +212,7 @@ def measure(urls: dict[str, str], model: str, args: argparse.Namespace) -> dict[
 def _plot(plain: dict[str, Any], ours: dict[str, Any]):
     fig, axes = common.panels(4, 3.6, 3.0, columns=4)
     sides = (("plain vLLM", plain), ("strictcall on vLLM", ours))
+    modes = [m for m in MODES if m in plain]
     panels = (
         ("tokens/s", lambda d, m: d[m]["tokens_per_s"]),
         ("TTFT median (s)", lambda d, m: (d[m]["ttft_s"] or {}).get("median", 0)),
@@ -164,16 +220,19 @@ def _plot(plain: dict[str, Any], ours: dict[str, Any]):
     )
     for ax, (title, value) in zip(axes, panels, strict=False):
         for k, (label, d) in enumerate(sides):
-            xs = [i + k * 0.4 for i in range(len(MODES))]
-            ax.bar(xs, [value(d, m) for m in MODES], width=0.4, label=label)
-        ax.set_xticks([i + 0.2 for i in range(len(MODES))], MODES)
+            xs = [i + k * 0.4 for i in range(len(modes))]
+            ax.bar(xs, [value(d, m) for m in modes], width=0.4, label=label)
+        ax.set_xticks([i + 0.2 for i in range(len(modes))], modes)
         ax.set_title(title)
     ax = axes[3]
-    ax.bar(
-        [label for label, _ in sides],
-        [(d["tools_100"]["ttft_s"] or {}).get("median", 0) for _, d in sides],
-    )
-    ax.set_title("TTFT with 100 BFCL tools (s)")
+    for k, (label, d) in enumerate(sides):
+        bars = [
+            ("TTFT, streamed", (d.get("tools_100", {}).get("ttft_s") or {}).get("median", 0)),
+            ("1-token answer", d.get("first_token_100", {}).get("latency_s", {}).get("median", 0)),
+        ]
+        ax.bar([i + k * 0.4 for i in range(2)], [v for _, v in bars], width=0.4, label=label)
+    ax.set_xticks([0.2, 1.2], ["TTFT, streamed", "1-token answer"])
+    ax.set_title("100 BFCL tools: median (s)")
     axes[0].legend(fontsize=7)
     return fig
 
@@ -190,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     # 100 BFCL tools are ~14k prompt tokens
     p.add_argument("--max-model-len", type=int, default=20480)
     p.add_argument("--out", default="vllm")
+    p.add_argument(
+        "--modes",
+        type=lambda v: v.split(","),
+        default=[*MODES, "tools_100", "first_token_100"],
+        help="comma-separated, of auto, required, tools_100, first_token_100 (default: all)",
+    )
     args = p.parse_args(argv)
     model = args.model or str(pull(DEFAULT_MODEL, common.ROOT.parent / ".cache" / "models"))
     vllm_args = [
@@ -217,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio = {
         m: ours[m]["tokens_per_s"] / plain[m]["tokens_per_s"] if plain[m]["tokens_per_s"] else None
         for m in MODES
+        if m in plain
     }
     data = {
         "model": model,

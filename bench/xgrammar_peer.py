@@ -4,9 +4,9 @@ vLLM hands xgrammar one JSON Schema for `tool_choice: required`: an array of at 
 object whose `name` is one of the tools and whose `parameters` follow that tool's schema. That
 schema is compiled here for the same tool counts and vocabulary as bench/grammar.py, cold (a
 compiler with its cache off) and again (a compiler whose cache holds it), each up to the first
-token bitmask. xgrammar is optional: `pip install xgrammar==0.2.8 apache-tvm-ffi --no-deps`
-runs on CPU (its dependency on triton is only for GPU kernels). One compile thread, as
-llguidance's compile has.
+token bitmask. `make bench` installs xgrammar without its dependencies (`--no-deps`): it runs
+on CPU (its dependency on triton is only for GPU kernels). One compile thread, as llguidance's
+compile has.
 """
 
 from __future__ import annotations

@@ -141,6 +141,7 @@ class EmbeddedEngine:
             "steps": 0,
             "tokens": 0,
             "forced_tokens": 0,  # tokens kept from grammar drafts (no step of their own)
+            "draft_fed": 0,  # draft tokens fed ahead, kept or not
             "mask_wait_s": 0.0,
             "forward_s": 0.0,
         }
@@ -296,6 +297,7 @@ class EmbeddedEngine:
         if ahead:
             assert isinstance(self._batch, PaddedBatch)
             logits = self._batch.step_ahead([[s.next_token, *s.draft] for s in rows])
+            self.stats["draft_fed"] += sum(len(s.draft) for s in rows)
         else:
             logits = self._batch.step([s.next_token for s in rows]).unsqueeze(1)
         t1 = time.perf_counter()

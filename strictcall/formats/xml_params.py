@@ -360,7 +360,7 @@ class XmlParamsBody(Body):
     def arguments_lark(
         self, rule: str, schema: dict, special_tokens: Mapping[str, int] = NO_TOKENS
     ) -> list[tuple[str, str]]:
-        return XmlParameterRules(rule, schema, self.tags, special_tokens).parameters(rule)
+        return XmlParameterRules(schema, self.tags, special_tokens).parameters(rule)
 
     def for_tools(self, schemas: Mapping[str, dict] | None) -> Body:
         return replace(self, schemas=schemas)

@@ -85,9 +85,9 @@ class GemmaStyle(LiteralStyle):
     def string(self, rules: PythonLiteralRules, schema: dict, path: str) -> str:
         close = "" if self.special else QUOTE
         terminal = raw_string_terminal(schema, path, close, (QUOTE,))
-        name = rules.add(terminal, rules.new_name().upper())
+        name = rules.add(terminal, terminal=True)
         if not self.special:
-            name = rules.add(name, rules.new_name() + "[lazy]").split("[")[0]
+            name = rules.add(name, lazy=True)
             return rules.add(f"{self.quote} {name}")
         return rules.add(f"{self.quote} {name} {self.quote}")
 

@@ -16,17 +16,16 @@ spelled the same by Python's and llguidance's JSON writers. Anything else stays 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
 from strictcall.grammar.lark import json_rule, literal
 from strictcall.grammar.plain import is_plain
+from strictcall.grammar.rule_memo import ANNOTATIONS, content_name
 from strictcall.grammar.schema import ITEM_SEPARATOR, KEY_SEPARATOR, styled
 
-# Keys llguidance ignores (its META_AND_ANNOTATIONS): dropped from leaves so that leaves which
+# Keys llguidance ignores (rule_memo.ANNOTATIONS): dropped from leaves so that leaves which
 # differ only in them share one rule.
-_ANNOTATIONS = frozenset({"description", "title", "$comment", "default", "examples"})
 _OBJECT_KEYS = frozenset({"type", "properties", "required", "additionalProperties"})
 # Property names both writers quote alike (no escapes, ASCII only).
 _SIMPLE_NAME = re.compile(r"[A-Za-z0-9_.\- $@:/]+")
@@ -48,7 +47,7 @@ def _writable(node: Any) -> bool:
     """An object written as Lark here: closed, with simple names, its parts writable or leaves."""
     if not isinstance(node, dict) or node.get("type") != "object":
         return False
-    if not _OBJECT_KEYS.issuperset(node.keys() - _ANNOTATIONS):
+    if not _OBJECT_KEYS.issuperset(node.keys() - ANNOTATIONS):
         return False
     properties = node.get("properties")
     if node.get("additionalProperties") is not False or not isinstance(properties, dict):
@@ -128,7 +127,7 @@ def shared_leaf(schema: dict) -> tuple[str, str]:
 
 def _leaf(schema: dict) -> tuple[str, str]:
     body = json_rule(styled(schema))
-    return "json_" + hashlib.blake2b(body.encode(), digest_size=8).hexdigest(), body
+    return content_name("json", body), body
 
 
 # The commonest leaves, a bare type, built once.
@@ -140,7 +139,7 @@ def _stripped(schema: Any) -> Any:
     `properties`, `items` and `additionalProperties`)."""
     if not isinstance(schema, dict):
         return schema
-    out = {k: v for k, v in schema.items() if k not in _ANNOTATIONS}
+    out = {k: v for k, v in schema.items() if k not in ANNOTATIONS}
     if isinstance(out.get("properties"), dict):
         out["properties"] = {k: _stripped(v) for k, v in out["properties"].items()}
     for key in ("items", "additionalProperties"):

@@ -10,6 +10,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 
+from strictcall.grammar.rule_memo import tokens_memo
+
 # Rust's regex crate lets any ASCII punctuation be escaped except `<` and `>` (those escapes mean
 # word boundaries). `/` is escaped because it delimits the regex in Lark.
 _REGEX_SPECIAL = set(r"\.+*?()|[]{}^$#&-~/\"'!%,:;=@`")
@@ -91,10 +93,15 @@ def text_rule(text: str, special_tokens: Mapping[str, int]) -> str:
     """
     if not text:
         return '""'
-    return " ".join(
-        token_ref(p) if isinstance(p, int) else literal(p)
-        for p in split_special(text, special_tokens)
-    )
+    memo = tokens_memo(special_tokens)
+    rule = memo.get(text)
+    if rule is None:
+        rule = " ".join(
+            token_ref(p) if isinstance(p, int) else literal(p)
+            for p in split_special(text, special_tokens)
+        )
+        memo[text] = rule
+    return rule
 
 
 def _exclusions(excluded: Iterable[str], leading: Iterable[str]) -> str:

@@ -18,24 +18,9 @@ import jsonschema
 
 from strictcall.grammar.json_lark import shared_leaf
 from strictcall.grammar.lark import json_rule, literal, regex_escape
+from strictcall.grammar.rule_memo import NO_TOKENS, kept_value, named_rule, tokens_memo
 from strictcall.grammar.schema import UNSUPPORTED, SchemaError, check_compiles
 
-ANNOTATIONS = frozenset(
-    {
-        "title",
-        "description",
-        "default",
-        "examples",
-        "$schema",
-        "$id",
-        "$comment",
-        "deprecated",
-        "readOnly",
-        "writeOnly",
-        "$defs",
-        "definitions",
-    }
-)
 STRING_KEYS = frozenset({"minLength", "maxLength", "pattern", "format"})
 NUMBER_KEYS = frozenset(
     {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
@@ -208,7 +193,9 @@ PYTHON_STYLE = LiteralStyle()
 
 
 class PythonLiteralRules:
-    """Collects the rules for one tool's arguments (rule names start with `prefix`)."""
+    """Collects the rules for one tool's arguments. A rule is named by its text (so equal
+    values of any arguments and tools are one rule, compiled once), except those a reference
+    may reach before they are written (`$ref`, any value): their names start with `prefix`."""
 
     def __init__(self, prefix: str, root: dict, style: LiteralStyle = PYTHON_STYLE):
         self.prefix = prefix
@@ -220,14 +207,14 @@ class PythonLiteralRules:
         self.any_rule: str | None = None
 
     def new_name(self) -> str:
-        """A fresh rule name (a style's strings add rules of their own)."""
+        """A fresh rule name, for a rule referred to before it is written."""
         self.count += 1
         return f"{self.prefix}_{self.count}"
 
-    def add(self, body: str, name: str | None = None) -> str:
-        """Add a rule (a fresh name unless given); its name."""
-        name = name or self.new_name()
-        self.rules.append((name, body))
+    def add(self, body: str, terminal: bool = False, lazy: bool = False) -> str:
+        """Add a rule (a terminal, a lazy rule) named by its text; its name."""
+        head, name = named_rule("pv", body, terminal, lazy)
+        self.rules.append((head, body))
         return name
 
     # ---- keyword arguments ---------------------------------------------------------------
@@ -259,7 +246,21 @@ class PythonLiteralRules:
 
     # ---- values -------------------------------------------------------------------------
     def value(self, schema: Any, path: str) -> str:
-        """A rule name for the Python literals valid against `schema`."""
+        """A rule name for the Python literals valid against `schema`. Its rules are kept by
+        the schema, where they depend on nothing else (no reference, no definitions, none of
+        this tool's own rules): most arguments of a tool set are alike, written once."""
+        memo = tokens_memo(NO_TOKENS)
+        return kept_value(
+            memo,
+            ("literal value", self.style),
+            schema,
+            self.root,
+            self.rules,
+            lambda: self._value(schema, path),
+            own=self.prefix + "_",
+        )
+
+    def _value(self, schema: Any, path: str) -> str:
         if schema is True or schema == {}:
             return self._any()
         if not isinstance(schema, dict):
@@ -373,7 +374,7 @@ class PythonLiteralRules:
         if taken:
             alternatives = "|".join(regex_escape(k) for k in taken)
             name = f"{name_regex} & ~/({alternatives})/"
-        key = self.add(name, self.new_name().upper())
+        key = self.add(name, terminal=True)
         return f"{key} {sep} {self.value(additional, f'{path}/additionalProperties')}"
 
     def _sequence(self, items: list[tuple[str, bool]], extra: str | None) -> str:

@@ -9,7 +9,6 @@ import llguidance.hf
 import numpy as np
 import pytest
 
-from strictcall.chat.tokenizer import load_tokenizer
 from strictcall.grammar.json_lark import arguments_rules
 from strictcall.grammar.lark import json_rule
 from strictcall.grammar.schema import check_tool_parameters, styled
@@ -44,12 +43,6 @@ SCHEMAS = [
         "required": ["o"],
     },
 ]
-
-
-@pytest.fixture(scope="module")
-def lltok(demo_model):
-    tok = load_tokenizer(str(demo_model))
-    return llguidance.hf.from_tokenizer(tok.hf, eos_token=tok.eos_ids)
 
 
 def _grammar(rules: list[tuple[str, str]]) -> str:

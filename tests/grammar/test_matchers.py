@@ -6,7 +6,6 @@ import llguidance
 import llguidance.hf
 import pytest
 
-from strictcall.chat.tokenizer import load_tokenizer
 from strictcall.formats import ConstraintSpec, ToolSpec, get_format
 from strictcall.formats.constraint import ARGUMENTS
 from strictcall.grammar.forced import forced_tokens
@@ -14,16 +13,6 @@ from strictcall.grammar.matchers import InvalidGrammar, LarkMemo, MatcherCache
 from strictcall.grammar.schema import check_tool_parameters
 
 SCHEMA = {"type": "object", "properties": {"unit": {"enum": ["celsius", "fahrenheit"]}}}
-
-
-@pytest.fixture(scope="module")
-def tok(demo_model):
-    return load_tokenizer(str(demo_model))
-
-
-@pytest.fixture(scope="module")
-def lltok(tok):
-    return llguidance.hf.from_tokenizer(tok.hf, eos_token=tok.eos_ids)
 
 
 def _spec(parameters: dict, mode: str = "required", special=None) -> ConstraintSpec:
