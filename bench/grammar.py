@@ -11,8 +11,8 @@ own code (plan.check_tool -> check_tool_parameters, the Lark memo, the engine's 
 engine the mask overlaps the prefill). Every step is also timed in CPU time of the thread
 (`*_cpu_ms`), which waiting for a core on a shared machine does not inflate.
 `repeat_ms` is the same request again (same tools, mode and format: an agent's next turn),
-REPEATED times after each cold one; the first of them also keeps a copy of the matcher that
-has computed its first mask.
+REPEATED times after each cold one, once the matcher cache's helper thread has kept a copy of
+the matcher that has computed its first mask (it does so right after the first compile).
 Then the steady state: a walk of up to 64 tokens through the grammar (each step picks a random
 allowed token, never the end), timing each mask as the engine's helper thread computes it.
 Every row is measured in ROUNDS rounds spread over the run (the machine is shared); its
@@ -132,6 +132,8 @@ def once(
         rule_memo.clear_memos()
         LARKS.clear()
         cache.clear()
+    else:  # an agent's next turn comes after the first answer: the helper thread is done
+        cache.settle()
     with common.Timer() as t_schema:
         specs = tool_specs(usable_tools(name)[0][:n])
     with common.Timer() as t_lark:

@@ -14,13 +14,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from strictcall.formats.types import Delta
 from strictcall.grammar.json_lark import arguments_rules
-
-# No special tokens (a grammar built without a tokenizer spells every marker out).
-NO_TOKENS: Mapping[str, int] = MappingProxyType({})
+from strictcall.grammar.rule_memo import NO_TOKENS
 
 
 def json_arguments_lark(rule: str, schema: dict) -> list[tuple[str, str]]:

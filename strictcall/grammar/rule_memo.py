@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Hashable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 Rules = list[tuple[str, str]]
@@ -51,7 +52,9 @@ def tokens_memo(special_tokens: Mapping[str, int]) -> dict[Hashable, Any]:
 
 
 _MEMOS: dict[int, tuple[Mapping[str, int], dict[Hashable, Any]]] = {}
-NO_TOKENS: Mapping[str, int] = {}  # for pieces written without special tokens
+# No special tokens (a grammar built without a tokenizer spells every marker out), one shared
+# mapping: what is kept by the mapping's identity is found again.
+NO_TOKENS: Mapping[str, int] = MappingProxyType({})
 
 
 def clear_memos() -> None:

@@ -32,7 +32,7 @@ from strictcall.grammar.python_literal import (
     significant,
     value_kind,
 )
-from strictcall.grammar.rule_memo import kept_value, named_rule, tokens_memo
+from strictcall.grammar.rule_memo import NO_TOKENS, kept_value, named_rule, tokens_memo
 from strictcall.grammar.schema import SchemaError, check_compiles
 
 
@@ -203,7 +203,7 @@ class XmlParameterRules:
     ):
         self.root = root
         self.tags = tags
-        self.special_tokens = special_tokens or {}
+        self.special_tokens = special_tokens or NO_TOKENS
         self.rules: list[tuple[str, str]] = []
 
     def _add(self, body: str, terminal: bool = False, lazy: bool = False) -> str:

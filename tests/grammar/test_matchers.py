@@ -45,12 +45,24 @@ def test_copies_are_independent_and_warm_copies_mask_like_a_fresh_compile(tok, l
     grammar = get_format("llama3_json").grammar(spec)
     cache = MatcherCache(lltok)
     fresh = llguidance.LLMatcher(lltok, llguidance.LLMatcher.grammar_from_lark(grammar))
-    copies = [cache.matcher(grammar) for _ in range(3)]  # cold, warming, warm
+    copies = [cache.matcher(grammar) for _ in range(3)]  # cold, then warm (or warmed here)
     for m in copies:
         assert m.compute_bitmask() == fresh.compute_bitmask()
     forced = forced_tokens(copies[0])
     assert forced and copies[0].consume_tokens(forced)  # advancing one copy...
     assert copies[1].compute_bitmask() == fresh.compute_bitmask()  # ...leaves the others
+    assert cache.matcher(grammar).compute_bitmask() == fresh.compute_bitmask()
+
+
+def test_a_compiled_grammar_is_warmed_off_the_request_path(tok, lltok):
+    spec = _spec(check_tool_parameters(SCHEMA), mode="auto", special=tok.special_tokens)
+    grammar = get_format("hermes").grammar(spec)
+    cache = MatcherCache(lltok)
+    first = cache.matcher(grammar)  # compiled: the helper thread warms a copy
+    cache.settle()
+    assert cache.is_warm(grammar)
+    fresh = llguidance.LLMatcher(lltok, llguidance.LLMatcher.grammar_from_lark(grammar))
+    assert first.compute_bitmask() == cache.matcher(grammar).compute_bitmask()
     assert cache.matcher(grammar).compute_bitmask() == fresh.compute_bitmask()
 
 
