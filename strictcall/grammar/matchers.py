@@ -45,7 +45,7 @@ class MatcherCache:
         self.size = size
         self._lock = threading.Lock()
         self._kept: OrderedDict[str, tuple[llguidance.LLMatcher, bool]] = OrderedDict()
-        self._warming: Future[llguidance.LLMatcher] | None = None
+        self._warming: Future[None] | None = None
 
     def matcher(self, grammar: str) -> llguidance.LLMatcher:
         """A fresh matcher for `grammar` (Lark); InvalidGrammar if llguidance refuses it."""
@@ -62,21 +62,19 @@ class MatcherCache:
             self._keep(grammar, pristine, warm=False)
             self._warming = _WARMER.submit(self._warm, grammar, pristine)
             return pristine.deep_copy()
-        pristine, warm = kept
-        if not warm:  # the helper thread has not warmed it yet: warm it here
-            pristine = self._warm(grammar, pristine)
-        return pristine.deep_copy()
+        # warm once the helper thread is done; before that, this copy computes its own first
+        # mask (over the prefill, as the first request's did) rather than redo the helper's work
+        return kept[0].deep_copy()
 
-    def _warm(self, grammar: str, pristine: llguidance.LLMatcher) -> llguidance.LLMatcher:
-        """A copy of `pristine` that has computed its first mask, kept in its place (unless it
-        is gone or warm already)."""
+    def _warm(self, grammar: str, pristine: llguidance.LLMatcher) -> None:
+        """Keep a copy of `pristine` that has computed its first mask in its place (unless it is
+        gone meanwhile)."""
         warm = pristine.deep_copy()
         warm.compute_bitmask()
         with self._lock:
             kept = self._kept.get(grammar)
             if kept is not None and kept[0] is pristine:
                 self._kept[grammar] = (warm, True)
-        return warm
 
     def is_warm(self, grammar: str) -> bool:
         """Whether the kept matcher for `grammar` has computed its first mask."""
