@@ -269,7 +269,11 @@ class EmbeddedEngine:
                 self._fail(seq, exc, "prefill")
                 continue
             try:
-                token = self._choose(seq, logits, masks.result(), 0)
+                first = masks.result()
+                if seq.matcher is not None and seq.request.grammar:
+                    # before any token: the next request with this grammar gets a warm copy
+                    self._matchers.keep_warm(seq.request.grammar, seq.matcher)
+                token = self._choose(seq, logits, first, 0)
                 self._accept(seq, token)
             except Exception as exc:
                 self._fail(seq, exc, "generation")

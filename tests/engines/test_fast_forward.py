@@ -127,3 +127,17 @@ def test_logprobs_are_those_of_one_step_per_token(engine):
             engine.config.fast_forward = True
 
     assert asyncio.run(collect(True)) == asyncio.run(collect(False))
+
+
+def test_a_repeated_grammar_decodes_from_a_warm_copy_as_the_first_did(engine):
+    """The first request hands its matcher back after its first mask (MatcherCache.keep_warm):
+    the next one with the same grammar starts from that copy and gives the same output."""
+    grammar = _grammars(engine)["qwen3_coder"]
+    engine._matchers.clear()
+
+    async def one():
+        return await _run(engine, _request(engine, grammar, 7))
+
+    first = asyncio.run(one())
+    assert engine._matchers.is_warm(grammar)
+    assert asyncio.run(one()) == first

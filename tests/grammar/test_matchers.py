@@ -54,16 +54,34 @@ def test_copies_are_independent_and_warm_copies_mask_like_a_fresh_compile(tok, l
     assert cache.matcher(grammar).compute_bitmask() == fresh.compute_bitmask()
 
 
-def test_a_compiled_grammar_is_warmed_off_the_request_path(tok, lltok):
+def test_the_first_requests_own_mask_warms_the_next_copies(tok, lltok):
     spec = _spec(check_tool_parameters(SCHEMA), mode="auto", special=tok.special_tokens)
     grammar = get_format("hermes").grammar(spec)
     cache = MatcherCache(lltok)
-    first = cache.matcher(grammar)  # compiled: the helper thread warms a copy
-    cache.settle()
-    assert cache.is_warm(grammar)
     fresh = llguidance.LLMatcher(lltok, llguidance.LLMatcher.grammar_from_lark(grammar))
-    assert first.compute_bitmask() == cache.matcher(grammar).compute_bitmask()
-    assert cache.matcher(grammar).compute_bitmask() == fresh.compute_bitmask()
+    first = cache.matcher(grammar)
+    assert not cache.is_warm(grammar)  # nothing masks behind the request's back
+    early = cache.matcher(grammar)  # a second request before the first one's mask: cold
+    mask = first.compute_bitmask()
+    cache.keep_warm(grammar, first)
+    assert cache.is_warm(grammar)
+    text = lltok.greedy_tokenize("Hello")
+    assert first.consume_tokens(text)  # the request goes on; what was kept does not move
+    for m in (cache.matcher(grammar), early, cache.matcher(grammar)):
+        assert m.compute_bitmask() == mask == fresh.compute_bitmask()
+    again = cache.matcher(grammar)
+    assert again.consume_tokens(text) and again.compute_bitmask() == first.compute_bitmask()
+
+
+def test_a_matcher_in_error_is_not_kept_warm(lltok):
+    cache = MatcherCache(lltok)
+    grammar = 'start: "a"\n'
+    broken = cache.matcher(grammar)
+    broken.compute_bitmask()
+    assert not broken.consume_token(lltok.greedy_tokenize("b")[0]) and broken.is_error()
+    cache.keep_warm(grammar, broken)
+    assert not cache.is_warm(grammar)
+    assert not cache.matcher(grammar).is_error()
 
 
 def test_a_grammar_llguidance_refuses_is_named(lltok):
