@@ -4,6 +4,7 @@ For every format, a call whose arguments are mostly forced (enums, a bounded int
 with fast-forward on and off: greedy outputs are identical, and so are seeded sampled ones (the
 same draws happen in the same order, so sampled outputs are not only identically distributed
 but the same). Batched too, where rows feed drafts of different lengths side by side.
+A repeated grammar starts from the first request's warm matcher and decodes the same.
 """
 
 from __future__ import annotations
